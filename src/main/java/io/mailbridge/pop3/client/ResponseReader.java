@@ -1,0 +1,339 @@
+package io.mailbridge.pop3.client;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Reads POP3 responses from the socket through one 64 KB buffer: status lines, the lines
+ * of multi-line listings (CAPA, UIDL, LIST) and streamed message bodies.
+ *
+ * <p>Lines end in CRLF; a bare LF is tolerated. A status or listing line longer than
+ * {@link #MAX_LINE} bytes is a protocol error, so a hostile server cannot make the client
+ * buffer without bound; message bodies are streamed and need no bound here.
+ *
+ * <p>Any transport failure or protocol violation marks the reader {@linkplain #broken()
+ * broken}: the session can no longer be trusted to be in sync.
+ */
+final class ResponseReader {
+
+    static final int BUFFER_SIZE = 64 * 1024;
+    static final int MAX_LINE = 8 * 1024;
+
+    private final InputStream in;
+    private final String peer;
+    private final String mailboxId;
+    private final int readTimeoutMs;
+    private final byte[] buf = new byte[BUFFER_SIZE];
+    private int pos;
+    private int limit;
+    // One more byte than MAX_LINE for the CR of the line end.
+    private final byte[] line = new byte[MAX_LINE + 1];
+    private int lineLength;
+    private boolean broken;
+    private Body body;
+
+    ResponseReader(InputStream in, String peer, String mailboxId, int readTimeoutMs) {
+        this.in = in;
+        this.peer = peer;
+        this.mailboxId = mailboxId;
+        this.readTimeoutMs = readTimeoutMs;
+    }
+
+    /** Reads a status line; a line that is neither {@code +OK}, {@code -ERR} nor {@code +} is a protocol error. */
+    Pop3Response readStatus() throws IOException {
+        readLine();
+        Pop3Response response = Pop3Response.parse(line, lineLength);
+        if (response == null) {
+            throw protocolError("Malformed response from " + peer + " for mailbox " + mailboxId + ": '" + lineForMessage() + "'");
+        }
+        return response;
+    }
+
+    /**
+     * Reads the next line of a multi-line response into {@link #line()}, dot-unstuffed.
+     *
+     * @return false at the terminating {@code "."} line
+     */
+    boolean nextListingLine() throws IOException {
+        readLine();
+        if (lineLength > 0 && line[0] == '.') {
+            if (lineLength == 1) {
+                return false;
+            }
+            System.arraycopy(line, 1, line, 0, lineLength - 1);
+            lineLength--;
+        }
+        return true;
+    }
+
+    /** The bytes of the current line, without its line end; valid up to {@link #lineLength()}. */
+    byte[] line() {
+        return line;
+    }
+
+    int lineLength() {
+        return lineLength;
+    }
+
+    String lineString() {
+        return new String(line, 0, lineLength, StandardCharsets.UTF_8);
+    }
+
+    /** The current line for an error message: printable ASCII only, cut short. */
+    String lineForMessage() {
+        return printable(line, 0, lineLength, 100);
+    }
+
+    /** Streams the body of the multi-line response whose status line was just read. */
+    Body openBody() {
+        body = new Body();
+        return body;
+    }
+
+    /** Skips the rest of the body handed out last, if it is still open, and detaches it. */
+    void finishBody() throws IOException {
+        Body current = body;
+        if (current != null) {
+            body = null;
+            current.drain();
+            current.detached = true;
+        }
+    }
+
+    /**
+     * Whether bytes are received but not yet consumed: the next read will not block. After
+     * STLS +OK there must be none (RFC 2595, response injection).
+     */
+    boolean hasBufferedInput() {
+        return pos < limit;
+    }
+
+    boolean broken() {
+        return broken;
+    }
+
+    Pop3Exception protocolError(String message) {
+        broken = true;
+        return new Pop3Exception(message, Pop3Exception.Kind.PROTOCOL, null);
+    }
+
+    private void checkUsable() throws IOException {
+        if (broken) {
+            throw new IOException("The connection to " + peer + " for mailbox " + mailboxId
+                    + " is out of step after an earlier failure");
+        }
+    }
+
+    private void readLine() throws IOException {
+        checkUsable();
+        int n = 0;
+        while (true) {
+            if (pos == limit) {
+                fill();
+            }
+            int end = indexOfLf(pos, limit);
+            int stop = end < 0 ? limit : end;
+            int chunk = stop - pos;
+            if (n + chunk > line.length) {
+                lineLength = n;
+                throw protocolError("Response line from " + peer + " for mailbox " + mailboxId
+                        + " is longer than " + MAX_LINE + " bytes: '" + lineForMessage() + "...'");
+            }
+            System.arraycopy(buf, pos, line, n, chunk);
+            n += chunk;
+            if (end >= 0) {
+                pos = end + 1;
+                break;
+            }
+            pos = limit;
+        }
+        if (n > 0 && line[n - 1] == '\r') {
+            n--;
+        }
+        lineLength = n;
+    }
+
+    private int indexOfLf(int from, int to) {
+        byte[] b = buf;
+        for (int i = from; i < to; i++) {
+            if (b[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Reads at least one more byte into the buffer. */
+    private void fill() throws IOException {
+        if (pos == limit) {
+            pos = 0;
+            limit = 0;
+        } else if (limit == buf.length) {
+            System.arraycopy(buf, pos, buf, 0, limit - pos);
+            limit -= pos;
+            pos = 0;
+        }
+        int read;
+        try {
+            read = in.read(buf, limit, buf.length - limit);
+        } catch (SocketTimeoutException e) {
+            broken = true;
+            throw new IOException("Timed out after " + readTimeoutMs + " ms waiting for " + peer
+                    + " for mailbox " + mailboxId, e);
+        } catch (IOException e) {
+            broken = true;
+            throw new IOException("Reading from " + peer + " failed for mailbox " + mailboxId + ": " + e.getMessage(), e);
+        }
+        if (read < 0) {
+            broken = true;
+            throw new EOFException("Connection closed by " + peer + " for mailbox " + mailboxId);
+        }
+        limit += read;
+    }
+
+    /** Makes at least {@code n} bytes available from {@code pos}. */
+    private void ensure(int n) throws IOException {
+        while (limit - pos < n) {
+            if (buf.length - pos < n) {
+                System.arraycopy(buf, pos, buf, 0, limit - pos);
+                limit -= pos;
+                pos = 0;
+            }
+            fill();
+        }
+    }
+
+    static String printable(byte[] bytes, int offset, int length, int max) {
+        StringBuilder sb = new StringBuilder(Math.min(length, max));
+        for (int i = offset; i < offset + length && sb.length() < max; i++) {
+            int c = bytes[i] & 0xff;
+            sb.append(c >= 0x20 && c < 0x7f ? (char) c : '?');
+        }
+        return sb.toString();
+    }
+
+    /**
+     * A message body straight from the socket buffer: dot-unstuffed, the terminating
+     * {@code "."} line consumed, line ends as the server sent them.
+     */
+    final class Body extends InputStream {
+
+        private boolean atLineStart = true;
+        private boolean finished;
+        private boolean detached;
+
+        @Override
+        public int read() throws IOException {
+            // Fast path for callers that read byte by byte: inside a line there is nothing to check.
+            if (!atLineStart && !finished && !detached && !broken && pos < limit) {
+                byte b = buf[pos++];
+                if (b == '\n') {
+                    atLineStart = true;
+                }
+                return b & 0xff;
+            }
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (off < 0 || len < 0 || len > b.length - off) {
+                throw new IndexOutOfBoundsException();
+            }
+            if (len == 0) {
+                return 0;
+            }
+            int n = transfer(b, off, len);
+            return n == 0 && finished ? -1 : n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            return n <= 0 ? 0 : transfer(null, 0, (int) Math.min(n, Integer.MAX_VALUE));
+        }
+
+        /** Body bytes readable without blocking: the rest of the current line, when it is buffered. */
+        @Override
+        public int available() {
+            if (finished || detached || broken || atLineStart) {
+                return 0;
+            }
+            int end = indexOfLf(pos, limit);
+            return end < 0 ? limit - pos : end - pos + 1;
+        }
+
+        /** Closing does not drain: the client skips whatever the consumer left unread. */
+        @Override
+        public void close() {
+            // Nothing to release: the socket belongs to the client.
+        }
+
+        void drain() throws IOException {
+            while (!finished) {
+                transfer(null, 0, Integer.MAX_VALUE);
+            }
+        }
+
+        /** Copies (or, with a null target, skips) up to {@code len} body bytes; returns at most what is buffered once some were moved. */
+        private int transfer(byte[] target, int off, int len) throws IOException {
+            if (detached) {
+                throw new IOException("A message body of mailbox " + mailboxId + " was read after its consumer returned");
+            }
+            checkUsable();
+            int n = 0;
+            while (n < len && !finished) {
+                if (pos == limit) {
+                    if (n > 0) {
+                        break;
+                    }
+                    fill();
+                }
+                if (atLineStart) {
+                    if (buf[pos] == '.' && atTerminatorOrUnstuff()) {
+                        finished = true;
+                        break;
+                    }
+                    atLineStart = false;
+                    if (pos == limit) {
+                        continue;
+                    }
+                }
+                int max = Math.min(limit - pos, len - n);
+                int end = indexOfLf(pos, pos + max);
+                int count = end < 0 ? max : end - pos + 1;
+                if (target != null) {
+                    System.arraycopy(buf, pos, target, off + n, count);
+                }
+                pos += count;
+                n += count;
+                if (end >= 0) {
+                    atLineStart = true;
+                }
+            }
+            return n;
+        }
+
+        /** At a line starting with '.': consumes the terminator line and returns true, or drops the stuffed dot. */
+        private boolean atTerminatorOrUnstuff() throws IOException {
+            ensure(2);
+            byte next = buf[pos + 1];
+            if (next == '\n') {
+                pos += 2;
+                return true;
+            }
+            if (next == '\r') {
+                ensure(3);
+                if (buf[pos + 2] == '\n') {
+                    pos += 3;
+                    return true;
+                }
+            }
+            pos++;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package io.mailbridge.pop3.client;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ResponseReaderTest {
+
+    /** Hands out at most a few bytes per read, so every split of the terminator gets exercised. */
+    private static final class Trickle extends InputStream {
+        private final ByteArrayInputStream in;
+        private final Random random;
+        private final int maxChunk;
+
+        Trickle(byte[] data, long seed, int maxChunk) {
+            this.in = new ByteArrayInputStream(data);
+            this.random = new Random(seed);
+            this.maxChunk = maxChunk;
+        }
+
+        @Override
+        public int read() {
+            return in.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            return in.read(b, off, Math.min(len, 1 + random.nextInt(maxChunk)));
+        }
+    }
+
+    private static ResponseReader reader(InputStream in) {
+        return new ResponseReader(in, "pop.example.com:110", "box-1", 1000);
+    }
+
+    private static ResponseReader reader(String data) {
+        return reader(new ByteArrayInputStream(data.getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    private static byte[] stuff(byte[] content, String lineEnd) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        boolean lineStart = true;
+        for (byte b : content) {
+            if (lineStart && b == '.') {
+                out.write('.');
+            }
+            out.write(b);
+            lineStart = b == '\n';
+        }
+        out.writeBytes(("." + lineEnd).getBytes(StandardCharsets.US_ASCII));
+        return out.toByteArray();
+    }
+
+    @Test
+    void randomBodiesSurviveAnySplitOfTheStream() throws IOException {
+        Random random = new Random(42);
+        for (int round = 0; round < 300; round++) {
+            String lineEnd = random.nextBoolean() ? "\r\n" : "\n";
+            ByteArrayOutputStream content = new ByteArrayOutputStream();
+            int lines = random.nextInt(20);
+            for (int i = 0; i < lines; i++) {
+                int dots = random.nextInt(4) == 0 ? 1 + random.nextInt(3) : 0;
+                content.writeBytes(".".repeat(dots).getBytes(StandardCharsets.US_ASCII));
+                for (int j = random.nextInt(round % 7 == 0 ? 70_000 : 80); j > 0; j--) {
+                    content.write("ab.\r x".charAt(random.nextInt(6)));
+                }
+                content.writeBytes(lineEnd.getBytes(StandardCharsets.US_ASCII));
+            }
+            byte[] expected = content.toByteArray();
+            ByteArrayOutputStream wire = new ByteArrayOutputStream();
+            wire.writeBytes(("+OK" + lineEnd).getBytes(StandardCharsets.US_ASCII));
+            wire.writeBytes(stuff(expected, lineEnd));
+            wire.writeBytes(("+OK next" + lineEnd).getBytes(StandardCharsets.US_ASCII));
+
+            ResponseReader reader = reader(new Trickle(wire.toByteArray(), round, 1 + random.nextInt(40)));
+            assertTrue(reader.readStatus().ok());
+            InputStream body = reader.openBody();
+            ByteArrayOutputStream actual = new ByteArrayOutputStream();
+            byte[] chunk = new byte[1 + random.nextInt(100)];
+            int n;
+            while ((n = body.read(chunk, 0, 1 + random.nextInt(chunk.length))) >= 0) {
+                actual.write(chunk, 0, n);
+                if (random.nextInt(10) == 0) {
+                    int b = body.read();
+                    if (b < 0) {
+                        break;
+                    }
+                    actual.write(b);
+                }
+            }
+            assertArrayEquals(expected, actual.toByteArray(), "round " + round);
+            assertEquals(-1, body.read());
+            reader.finishBody();
+            assertEquals("next", reader.readStatus().text(), "round " + round);
+        }
+    }
+
+    @Test
+    void finishBodySkipsWhatTheConsumerDidNotRead() throws IOException {
+        ResponseReader reader = reader("+OK\r\nline 1\r\n..line 2\r\n.\r\n+OK after\r\n");
+        reader.readStatus();
+        InputStream body = reader.openBody();
+        assertEquals('l', body.read());
+        reader.finishBody();
+        assertThrows(IOException.class, body::read);
+        assertEquals("after", reader.readStatus().text());
+    }
+
+    @Test
+    void skipHonoursTheTerminator() throws IOException {
+        ResponseReader reader = reader("+OK\r\n0123456789\r\n.\r\n+OK after\r\n");
+        reader.readStatus();
+        InputStream body = reader.openBody();
+        assertEquals(5, body.skip(5));
+        assertEquals(7, body.skip(100));
+        assertEquals(-1, body.read());
+        reader.finishBody();
+        assertEquals("after", reader.readStatus().text());
+    }
+
+    @Test
+    void availableNeverCountsBytesPastTheBody() throws IOException {
+        ResponseReader reader = reader("+OK\r\nab\r\n.\r\n+OK after\r\n");
+        reader.readStatus();
+        InputStream body = reader.openBody();
+        assertEquals(0, body.available());
+        assertEquals('a', body.read());
+        assertEquals(3, body.available());
+        assertEquals(3, body.read(new byte[10]));
+        assertEquals(0, body.available());
+        assertEquals(-1, body.read());
+    }
+
+    @Test
+    void emptyBody() throws IOException {
+        ResponseReader reader = reader("+OK\r\n.\r\n");
+        reader.readStatus();
+        assertEquals(0, reader.openBody().readAllBytes().length);
+    }
+
+    @Test
+    void listingLinesAreUnstuffed() throws IOException {
+        ResponseReader reader = reader("..hidden\n.\n");
+        assertTrue(reader.nextListingLine());
+        assertEquals(".hidden", reader.lineString());
+        assertFalse(reader.nextListingLine());
+    }
+
+    @Test
+    void endOfStreamInsideABodyIsAnEofException() throws IOException {
+        ResponseReader reader = reader("+OK\r\nabc\r\n.");
+        reader.readStatus();
+        InputStream body = reader.openBody();
+        assertThrows(EOFException.class, body::readAllBytes);
+        assertTrue(reader.broken());
+    }
+
+    @Test
+    void statusLineLongerThanTheBoundIsAProtocolError() {
+        ResponseReader reader = reader("+OK " + "x".repeat(ResponseReader.MAX_LINE) + "\r\n");
+        Pop3Exception e = assertThrows(Pop3Exception.class, reader::readStatus);
+        assertEquals(Pop3Exception.Kind.PROTOCOL, e.kind());
+        assertTrue(reader.broken());
+    }
+
+    @Test
+    void lineOfExactlyTheBoundIsAccepted() throws IOException {
+        ResponseReader reader = reader("+OK " + "x".repeat(ResponseReader.MAX_LINE - 4) + "\r\n");
+        assertTrue(reader.readStatus().ok());
+    }
+}
