@@ -1,0 +1,298 @@
+package io.mailbridge.pop3.offset;
+
+import io.mailbridge.pop3.config.StartFrom;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * What the task knows about one mailbox: which UIDLs are published, which are due for deletion, and which new
+ * messages to fetch next. Used by the polling thread only, except {@link #acked}, which the producer's callback
+ * thread calls; acknowledgements are queued and applied by {@link #applyAcks()} on the polling thread.
+ *
+ * <p>Keep mode: the newest remembered UIDL still on the server (the anchor) splits the listing into published
+ * (at or before it) and new (after it), because servers list mail in arrival order.
+ *
+ * <p>Delete mode: published mail leaves the server, so the anchor is usually gone; a message is new unless it is
+ * known to be in flight, due for deletion, kept on purpose (truncated) or dropped by the worker. After a restart
+ * only the committed pending deletes and kept UIDLs are known, so a message that was acknowledged after the last
+ * committed record (an "orphan") is published again: at-least-once, never lost.
+ */
+public final class MailboxState {
+
+    /** Status of a published message still on the server (delete mode). */
+    enum Status { IN_FLIGHT, DELETE_PENDING, KEPT, DROPPED }
+
+    private record Ack(String uid, boolean delivered) {
+    }
+
+    private final boolean deleteMode;
+    private final StartFrom startFrom;
+    /** uidl + recent, oldest first; the last element is the newest published UIDL. */
+    private final ArrayDeque<String> recent = new ArrayDeque<>();
+    private final Set<String> recentSet = new HashSet<>();
+    private final Map<String, Status> statuses = new LinkedHashMap<>();
+    private final ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
+    private boolean initialized;
+    private boolean warnedNoAnchor;
+    /** The offset's delete and keep lists, rebuilt only when those statuses change (not once per record). */
+    private List<String> deleteList = List.of();
+    private List<String> keepList = List.of();
+    private boolean listsDirty = true;
+
+    public MailboxState(boolean deleteMode, StartFrom startFrom, UidlOffset committed) {
+        this.deleteMode = deleteMode;
+        this.startFrom = startFrom;
+        if (committed != null) {
+            initialized = true;
+            List<String> older = new ArrayList<>(committed.recent());
+            for (int i = older.size() - 1; i >= 0; i--) {
+                remember(older.get(i));
+            }
+            remember(committed.uidl());
+            if (deleteMode) {
+                for (String uid : committed.delete()) {
+                    statuses.put(uid, Status.DELETE_PENDING);
+                }
+                for (String uid : committed.keep()) {
+                    statuses.put(uid, Status.KEPT);
+                }
+            }
+        }
+    }
+
+    /** Outcome of {@link #select}: the listing indexes to fetch, and whether more new mail remains after them. */
+    public record Selection(int[] indexes, boolean more, String warning) {
+    }
+
+    /**
+     * Picks the new messages of a listing, in listing order.
+     *
+     * @param uids the UIDLs in the server's listing order
+     * @param max  at most this many are selected
+     */
+    public Selection select(List<String> uids, int max) {
+        String warning = null;
+        if (!initialized) {
+            initialized = true;
+            if (startFrom == StartFrom.LATEST) {
+                markSeen(uids);
+                return new Selection(new int[0], false, null);
+            }
+        }
+        int from = 0;
+        if (!deleteMode && !recentSet.isEmpty()) {
+            int anchor = -1;
+            for (int i = uids.size() - 1; i >= 0; i--) {
+                if (recentSet.contains(uids.get(i))) {
+                    anchor = i;
+                    break;
+                }
+            }
+            if (anchor >= 0) {
+                from = anchor + 1;
+                warnedNoAnchor = false;
+            } else if (!uids.isEmpty() && !warnedNoAnchor) {
+                warnedNoAnchor = true;
+                warning = "none of the " + recentSet.size() + " remembered UIDLs is on the server any more;"
+                        + " treating all " + uids.size() + " messages as new (at-least-once)";
+            }
+        }
+        int[] picked = new int[Math.min(max, uids.size() - from)];
+        int n = 0;
+        boolean more = false;
+        for (int i = from; i < uids.size(); i++) {
+            String uid = uids.get(i);
+            if (recentSet.contains(uid) && !deleteMode) {
+                continue;
+            }
+            if (deleteMode && statuses.containsKey(uid)) {
+                continue;
+            }
+            if (n == picked.length) {
+                more = true;
+                break;
+            }
+            picked[n++] = i;
+        }
+        int[] out = n == picked.length ? picked : java.util.Arrays.copyOf(picked, n);
+        return new Selection(out, more, warning);
+    }
+
+    private void markSeen(List<String> uids) {
+        int start = Math.max(0, uids.size() - UidlOffset.RECENT_MAX - 1);
+        for (int i = start; i < uids.size(); i++) {
+            remember(uids.get(i));
+        }
+        if (deleteMode) {
+            for (String uid : uids) {
+                put(uid, Status.KEPT);
+            }
+        }
+    }
+
+    /**
+     * Records that the message is published (its record is about to be returned from poll) and returns the offset
+     * that says "everything up to and including it is published".
+     */
+    public UidlOffset published(String uid, boolean truncated) {
+        if (deleteMode) {
+            put(uid, truncated ? Status.KEPT : Status.IN_FLIGHT);
+        }
+        refreshLists();
+        UidlOffset offset = new UidlOffset(uid, recentNewestFirst(), deleteList, keepList);
+        remember(uid);
+        return offset;
+    }
+
+    private void put(String uid, Status status) {
+        Status old = statuses.put(uid, status);
+        if (old == status) {
+            return;
+        }
+        if (old == Status.KEPT || old == Status.DELETE_PENDING) {
+            listsDirty = true;
+        } else if (!listsDirty && status == Status.KEPT) {
+            keepList = UidlOffset.appendBounded(keepList, uid);
+        } else if (!listsDirty && status == Status.DELETE_PENDING) {
+            deleteList = UidlOffset.appendBounded(deleteList, uid);
+        }
+    }
+
+    private void refreshLists() {
+        if (listsDirty) {
+            deleteList = UidlOffset.bounded(with(Status.DELETE_PENDING));
+            keepList = UidlOffset.bounded(with(Status.KEPT));
+            listsDirty = false;
+        }
+    }
+
+    /** Called by the producer callback thread: the record of {@code uid} was written ({@code delivered}) or dropped. */
+    public void acked(String uid, boolean delivered) {
+        if (deleteMode) {
+            acks.add(new Ack(uid, delivered));
+        }
+    }
+
+    /** Applies queued acknowledgements; returns true when deletions became due. */
+    public boolean applyAcks() {
+        boolean due = false;
+        Ack ack;
+        while ((ack = acks.poll()) != null) {
+            Status status = statuses.get(ack.uid());
+            if (status == Status.KEPT) {
+                continue;
+            }
+            if (ack.delivered()) {
+                put(ack.uid(), Status.DELETE_PENDING);
+                due = true;
+            } else {
+                put(ack.uid(), Status.DROPPED);
+            }
+        }
+        return due;
+    }
+
+    public boolean hasPendingAcks() {
+        return !acks.isEmpty();
+    }
+
+    /** UIDLs whose records Kafka acknowledged and that are not yet confirmed deleted. */
+    public Set<String> deletable() {
+        Set<String> out = new HashSet<>();
+        for (Map.Entry<String, Status> e : statuses.entrySet()) {
+            if (e.getValue() == Status.DELETE_PENDING) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    public boolean hasDeletable() {
+        return statuses.containsValue(Status.DELETE_PENDING);
+    }
+
+    /** QUIT +OK confirmed these deletions. */
+    public void deleted(Collection<String> uids) {
+        for (String uid : uids) {
+            statuses.remove(uid);
+        }
+        listsDirty = true;
+    }
+
+    /** Forgets statuses of messages that are no longer on the server (deleted by us earlier or by someone else). */
+    public void retainPresent(Collection<String> present) {
+        if (statuses.isEmpty()) {
+            return;
+        }
+        Set<String> set = present instanceof Set ? (Set<String>) present : new HashSet<>(present);
+        for (Iterator<Map.Entry<String, Status>> it = statuses.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Status> e = it.next();
+            if (!set.contains(e.getKey()) && e.getValue() != Status.IN_FLIGHT) {
+                it.remove();
+                listsDirty = true;
+            }
+        }
+    }
+
+    /** The offset describing the current state, or null when nothing was ever published. */
+    public UidlOffset current() {
+        if (recent.isEmpty()) {
+            return null;
+        }
+        List<String> older = recentNewestFirst();
+        String newest = older.remove(0);
+        refreshLists();
+        return new UidlOffset(newest, older, deleteList, keepList);
+    }
+
+    int statusCount() {
+        return statuses.size();
+    }
+
+    private void remember(String uid) {
+        if (recentSet.contains(uid)) {
+            recent.remove(uid);
+        } else {
+            recentSet.add(uid);
+        }
+        recent.addLast(uid);
+        while (recent.size() > UidlOffset.RECENT_MAX + 1) {
+            recentSet.remove(recent.removeFirst());
+        }
+    }
+
+    private List<String> recentNewestFirst() {
+        List<String> out = new ArrayList<>(recent.size());
+        for (Iterator<String> it = recent.descendingIterator(); it.hasNext(); ) {
+            out.add(it.next());
+        }
+        if (out.size() > UidlOffset.RECENT_MAX) {
+            return new ArrayList<>(out.subList(0, UidlOffset.RECENT_MAX));
+        }
+        return out;
+    }
+
+    private List<String> with(Status status) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, Status> e : statuses.entrySet()) {
+            if (e.getValue() == status) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    Map<String, Status> statusesForTest() {
+        return new HashMap<>(statuses);
+    }
+}

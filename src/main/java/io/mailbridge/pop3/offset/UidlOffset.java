@@ -1,0 +1,101 @@
+package io.mailbridge.pop3.offset;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The committed state of one mailbox: "everything up to and including {@link #uidl()} is published".
+ *
+ * <p>Its size does not grow with the mailbox: {@link #RECENT_MAX} recent UIDLs, and at most {@link #LIST_MAX_CHARS}
+ * characters each of pending deletes and kept UIDLs (the oldest are left out beyond that; see the README's
+ * "Offsets" section for what that means).
+ */
+public record UidlOffset(String uidl, List<String> recent, List<String> delete, List<String> keep) {
+
+    public static final int RECENT_MAX = 32;
+    public static final int LIST_MAX_CHARS = 4096;
+
+    public UidlOffset {
+        recent = List.copyOf(recent);
+        delete = List.copyOf(delete);
+        keep = List.copyOf(keep);
+    }
+
+    public Map<String, Object> toMap() {
+        Map<String, Object> map = new LinkedHashMap<>(8);
+        map.put(OffsetKeys.UIDL, uidl);
+        map.put(OffsetKeys.RECENT, String.join(" ", recent));
+        map.put(OffsetKeys.DELETE, String.join(" ", delete));
+        map.put(OffsetKeys.KEEP, String.join(" ", keep));
+        return map;
+    }
+
+    /** Reads an offset as Connect hands it back; null for null. */
+    public static UidlOffset fromMap(Map<String, ?> map) {
+        if (map == null) {
+            return null;
+        }
+        Object uidl = map.get(OffsetKeys.UIDL);
+        if (!(uidl instanceof String) || ((String) uidl).isEmpty()) {
+            throw new IllegalArgumentException("Offset has no '" + OffsetKeys.UIDL + "' string: " + map);
+        }
+        return new UidlOffset((String) uidl, split(map.get(OffsetKeys.RECENT)), split(map.get(OffsetKeys.DELETE)),
+                split(map.get(OffsetKeys.KEEP)));
+    }
+
+    private static List<String> split(Object value) {
+        if (value == null) {
+            return List.of();
+        }
+        if (!(value instanceof String)) {
+            throw new IllegalArgumentException("Offset list must be a space-separated string, not " + value);
+        }
+        String s = ((String) value).trim();
+        if (s.isEmpty()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : s.split(" ")) {
+            if (!part.isEmpty()) {
+                out.add(part);
+            }
+        }
+        return out;
+    }
+
+    /** {@code list} plus {@code uid} at the end, dropping the oldest entries to stay within {@link #LIST_MAX_CHARS}. */
+    static List<String> appendBounded(List<String> list, String uid) {
+        List<String> out = new ArrayList<>(list.size() + 1);
+        out.addAll(list);
+        out.add(uid);
+        int chars = 0;
+        for (String s : out) {
+            chars += s.length() + 1;
+        }
+        int from = 0;
+        while (chars > LIST_MAX_CHARS && from < out.size()) {
+            chars -= out.get(from++).length() + 1;
+        }
+        return Collections.unmodifiableList(from == 0 ? out : new ArrayList<>(out.subList(from, out.size())));
+    }
+
+    /** The newest entries of {@code newestLast} whose joined length stays within {@link #LIST_MAX_CHARS}. */
+    static List<String> bounded(Collection<String> newestLast) {
+        List<String> all = new ArrayList<>(newestLast);
+        int chars = 0;
+        int from = all.size();
+        while (from > 0) {
+            int len = all.get(from - 1).length() + 1;
+            if (chars + len > LIST_MAX_CHARS) {
+                break;
+            }
+            chars += len;
+            from--;
+        }
+        return Collections.unmodifiableList(all.subList(from, all.size()));
+    }
+}
