@@ -1,0 +1,213 @@
+package io.mailbridge.pop3;
+
+import io.mailbridge.pop3.config.MailboxSettings;
+import io.mailbridge.pop3.mailbox.MailboxCheck;
+import io.mailbridge.pop3.offset.OffsetKeys;
+import io.mailbridge.pop3.offset.UidlOffset;
+import org.apache.kafka.common.config.Config;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.ConfigValue;
+import org.apache.kafka.connect.connector.Task;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.source.ExactlyOnceSupport;
+import org.apache.kafka.connect.source.SourceConnector;
+import org.apache.kafka.connect.util.ConnectorUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Kafka Connect source connector that publishes the mail of POP3 mailboxes, one record per message, using UIDL
+ * unique-ids as source offsets, and optionally deletes each message once Kafka has acknowledged its record.
+ */
+public class Pop3SourceConnector extends SourceConnector {
+
+    private static final Logger log = LoggerFactory.getLogger(Pop3SourceConnector.class);
+    /** Time allowed for the live login check of each mailbox in {@link #validate}. */
+    static final int LIVE_CHECK_TIMEOUT_MS = 10_000;
+    /** The live check runs only for this many mailboxes, to keep validation short. */
+    static final int LIVE_CHECK_MAX_MAILBOXES = 20;
+
+    private Map<String, String> props;
+    private List<String> mailboxIds;
+
+    @Override
+    public String version() {
+        return Version.get();
+    }
+
+    @Override
+    public void start(Map<String, String> props) {
+        Pop3SourceConnectorConfig config;
+        try {
+            config = new Pop3SourceConnectorConfig(props);
+        } catch (ConfigException e) {
+            throw new ConnectException("Invalid Mailbridge POP3 configuration: " + e.getMessage(), e);
+        }
+        this.props = new LinkedHashMap<>(props);
+        this.mailboxIds = new ArrayList<>();
+        for (MailboxSettings m : config.mailboxes()) {
+            mailboxIds.add(m.id());
+        }
+        log.info("Starting Mailbridge POP3 connector {} for {} mailbox(es): {}", version(), mailboxIds.size(),
+                mailboxIds);
+    }
+
+    @Override
+    public Class<? extends Task> taskClass() {
+        return Pop3SourceTask.class;
+    }
+
+    /** Spreads the mailboxes over at most {@code maxTasks} tasks; each mailbox goes to exactly one task. */
+    @Override
+    public List<Map<String, String>> taskConfigs(int maxTasks) {
+        int groups = Math.max(1, Math.min(maxTasks, mailboxIds.size()));
+        List<Map<String, String>> configs = new ArrayList<>();
+        for (List<String> group : ConnectorUtils.groupPartitions(mailboxIds, groups)) {
+            configs.add(Pop3SourceConnectorConfig.taskConfig(props, group));
+        }
+        return configs;
+    }
+
+    @Override
+    public void stop() {
+        log.info("Stopping Mailbridge POP3 connector");
+    }
+
+    @Override
+    public ConfigDef config() {
+        return Pop3SourceConnectorConfig.CONFIG_DEF;
+    }
+
+    @Override
+    public Config validate(Map<String, String> connectorConfigs) {
+        ConfigDef def = Pop3SourceConnectorConfig.configDef(connectorConfigs);
+        List<ConfigValue> values = def.validate(connectorConfigs);
+        Map<String, ConfigValue> byName = new LinkedHashMap<>();
+        for (ConfigValue v : values) {
+            byName.put(v.name(), v);
+        }
+        if (hasErrors(values)) {
+            return new Config(values);
+        }
+        Pop3SourceConnectorConfig config;
+        try {
+            config = new Pop3SourceConnectorConfig(connectorConfigs);
+        } catch (ConfigException e) {
+            addError(byName, values, keyOf(e, connectorConfigs), e.getMessage());
+            return new Config(values);
+        }
+        for (MailboxSettings m : config.mailboxes()) {
+            if (m.truststoreLocation() != null && !new File(m.truststoreLocation()).canRead()) {
+                addError(byName, values, m.key(Pop3SourceConnectorConfig.TRUSTSTORE_LOCATION_CONFIG),
+                        "Mailbox " + m.id() + ": cannot read trust store file " + m.truststoreLocation());
+            }
+        }
+        if (hasErrors(values)) {
+            return new Config(values);
+        }
+        liveCheck(config.mailboxes(), byName, values);
+        return new Config(values);
+    }
+
+    private void liveCheck(List<MailboxSettings> mailboxes, Map<String, ConfigValue> byName, List<ConfigValue> values) {
+        List<MailboxSettings> checked = mailboxes.subList(0, Math.min(mailboxes.size(), LIVE_CHECK_MAX_MAILBOXES));
+        List<CompletableFuture<Optional<MailboxCheck.Problem>>> futures = new ArrayList<>();
+        for (MailboxSettings m : checked) {
+            futures.add(CompletableFuture.supplyAsync(() -> MailboxCheck.check(m, LIVE_CHECK_TIMEOUT_MS)));
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LIVE_CHECK_TIMEOUT_MS * 2L);
+        for (CompletableFuture<Optional<MailboxCheck.Problem>> f : futures) {
+            try {
+                long left = Math.max(1, deadline - System.nanoTime());
+                Optional<MailboxCheck.Problem> problem = f.get(left, TimeUnit.NANOSECONDS);
+                problem.ifPresent(p -> addError(byName, values, p.key(), p.message()));
+            } catch (TimeoutException e) {
+                f.cancel(true);
+            } catch (ExecutionException e) {
+                log.debug("Live check failed unexpectedly", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static String keyOf(ConfigException e, Map<String, String> props) {
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        for (String alias : Pop3SourceConnectorConfig.aliases(props)) {
+            for (String k : List.of(Pop3SourceConnectorConfig.HOST_CONFIG, Pop3SourceConnectorConfig.USERNAME_CONFIG)) {
+                String key = Pop3SourceConnectorConfig.mailboxKey(alias, k);
+                if (message.contains(key)) {
+                    return key;
+                }
+            }
+        }
+        if (message.contains(Pop3SourceConnectorConfig.USERNAME_CONFIG) || message.contains("user name")) {
+            return Pop3SourceConnectorConfig.USERNAME_CONFIG;
+        }
+        return Pop3SourceConnectorConfig.HOST_CONFIG;
+    }
+
+    private static void addError(Map<String, ConfigValue> byName, List<ConfigValue> values, String key, String message) {
+        ConfigValue value = byName.get(key);
+        if (value == null) {
+            value = new ConfigValue(key);
+            byName.put(key, value);
+            values.add(value);
+        }
+        value.addErrorMessage(message);
+    }
+
+    private static boolean hasErrors(List<ConfigValue> values) {
+        for (ConfigValue v : values) {
+            if (!v.errorMessages().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public ExactlyOnceSupport exactlyOnceSupport(Map<String, String> connectorConfig) {
+        // Offsets and records travel in the same transaction; commitRecord (and so DELE) follows its commit.
+        return ExactlyOnceSupport.SUPPORTED;
+    }
+
+    /** Accepts only offsets this connector could have written, so a typo cannot republish or skip a mailbox. */
+    @Override
+    public boolean alterOffsets(Map<String, String> connectorConfig, Map<Map<String, ?>, Map<String, ?>> offsets) {
+        for (Map.Entry<Map<String, ?>, Map<String, ?>> e : offsets.entrySet()) {
+            Map<String, ?> partition = e.getKey();
+            if (partition == null || !OffsetKeys.PROTOCOL_VERSION.equals(partition.get(OffsetKeys.PROTOCOL))
+                    || !(partition.get(OffsetKeys.MAILBOX) instanceof String)) {
+                throw new ConnectException("Source partition must be {\"" + OffsetKeys.PROTOCOL + "\": \""
+                        + OffsetKeys.PROTOCOL_VERSION + "\", \"" + OffsetKeys.MAILBOX + "\": <mailbox id>}, not "
+                        + partition);
+            }
+            if (partition.size() != 2) {
+                throw new ConnectException("Source partition has unknown keys: " + partition);
+            }
+            if (e.getValue() != null) {
+                try {
+                    UidlOffset.fromMap(e.getValue());
+                } catch (IllegalArgumentException ex) {
+                    throw new ConnectException("Invalid offset for mailbox " + partition.get(OffsetKeys.MAILBOX)
+                            + ": " + ex.getMessage(), ex);
+                }
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,365 @@
+package io.mailbridge.pop3;
+
+import io.mailbridge.pop3.config.AttachmentMode;
+import io.mailbridge.pop3.config.ConfigValidators;
+import io.mailbridge.pop3.config.MailboxSettings;
+import io.mailbridge.pop3.config.OversizePolicy;
+import io.mailbridge.pop3.config.SecurityRecommender;
+import io.mailbridge.pop3.config.StartFrom;
+import io.mailbridge.pop3.config.Security;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.Width;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.types.Password;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The connector's configuration: one {@link ConfigDef}, parsed once into typed accessors.
+ *
+ * <p>Every {@code pop3.*} key can be overridden per mailbox as {@code mailbox.<alias>.pop3.*}. Those keys are
+ * defined dynamically by {@link #configDef(Map)} for the aliases listed in {@code mailboxes}, so that they are
+ * typed (passwords stay {@link Password}s) and validated like the shared ones.
+ */
+public final class Pop3SourceConnectorConfig extends AbstractConfig {
+
+    public static final String TOPIC_CONFIG = "topic";
+
+    public static final String HOST_CONFIG = "pop3.host";
+    public static final String PORT_CONFIG = "pop3.port";
+    public static final String SECURITY_CONFIG = "pop3.security";
+    public static final String USERNAME_CONFIG = "pop3.username";
+    public static final String PASSWORD_CONFIG = "pop3.password";
+    public static final String AUTH_MECHANISMS_CONFIG = "pop3.auth.mechanisms";
+    public static final String TRUSTSTORE_LOCATION_CONFIG = "pop3.ssl.truststore.location";
+    public static final String TRUSTSTORE_PASSWORD_CONFIG = "pop3.ssl.truststore.password";
+    public static final String TRUSTSTORE_TYPE_CONFIG = "pop3.ssl.truststore.type";
+    public static final String ENDPOINT_IDENTIFICATION_CONFIG = "pop3.ssl.endpoint.identification.enabled";
+    public static final String CONNECT_TIMEOUT_CONFIG = "pop3.connect.timeout.ms";
+    public static final String READ_TIMEOUT_CONFIG = "pop3.read.timeout.ms";
+    public static final String PIPELINING_WINDOW_CONFIG = "pop3.pipelining.window";
+
+    public static final String MAILBOXES_CONFIG = "mailboxes";
+    public static final String MAILBOX_PREFIX = "mailbox.";
+
+    public static final String POLL_INTERVAL_CONFIG = "poll.interval.ms";
+    public static final String BATCH_MAX_MESSAGES_CONFIG = "batch.max.messages";
+    public static final String DELETE_AFTER_ACK_CONFIG = "delete.after.ack";
+    public static final String START_FROM_CONFIG = "start.from";
+
+    public static final String MESSAGE_MAX_BYTES_CONFIG = "message.max.bytes";
+    public static final String OVERSIZE_POLICY_CONFIG = "oversize.policy";
+    public static final String ATTACHMENTS_CONFIG = "attachments";
+    public static final String INCLUDE_RAW_CONFIG = "include.raw";
+
+    /** Internal: the mailbox aliases a task polls, set by the connector in each task's config. */
+    public static final String TASK_MAILBOXES_CONFIG = "mailbridge.task.mailboxes";
+
+    static final String GROUP_CONNECTION = "Connection";
+    static final String GROUP_SECURITY = "Security";
+    static final String GROUP_MAILBOX = "Mailbox";
+    static final String GROUP_POLLING = "Polling";
+    static final String GROUP_OUTPUT = "Output";
+
+    /** Aliases become part of config keys ({@code mailbox.<alias>.pop3.host}), so no dots. */
+    static final Pattern ALIAS_PATTERN = Pattern.compile("[A-Za-z0-9_-]{1,100}");
+
+    public static final List<String> AUTH_MECHANISMS = List.of("USER", "APOP", "PLAIN", "XOAUTH2");
+
+    public static final ConfigDef CONFIG_DEF = baseConfigDef();
+
+    private final List<MailboxSettings> mailboxes;
+
+    public Pop3SourceConnectorConfig(Map<String, String> props) {
+        super(configDef(props), props, false);
+        this.mailboxes = Collections.unmodifiableList(resolveMailboxes());
+    }
+
+    /** The static definition plus the {@code mailbox.<alias>.pop3.*} keys of the aliases in {@code props}. */
+    public static ConfigDef configDef(Map<String, String> props) {
+        List<String> aliases = aliases(props);
+        if (aliases.isEmpty()) {
+            return CONFIG_DEF;
+        }
+        ConfigDef def = new ConfigDef(CONFIG_DEF);
+        for (String alias : aliases) {
+            if (!ALIAS_PATTERN.matcher(alias).matches()) {
+                continue; // reported by the validator of "mailboxes"
+            }
+            String group = "Mailbox " + alias;
+            int order = 0;
+            for (ConfigDef.ConfigKey key : CONFIG_DEF.configKeys().values()) {
+                if (!key.name.startsWith("pop3.")) {
+                    continue;
+                }
+                def.define(mailboxKey(alias, key.name), key.type, null, nullOr(key.validator), Importance.LOW,
+                        "Overrides " + key.name + " for mailbox '" + alias + "'.", group, ++order, key.width,
+                        alias + ": " + key.displayName, key.recommender);
+            }
+        }
+        return def;
+    }
+
+    public static String mailboxKey(String alias, String pop3Key) {
+        return MAILBOX_PREFIX + alias + "." + pop3Key;
+    }
+
+    /** The aliases named by {@code mailboxes}, without parsing anything else. */
+    public static List<String> aliases(Map<String, String> props) {
+        String raw = props.get(MAILBOXES_CONFIG);
+        if (raw == null || raw.isBlank()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : raw.split(",")) {
+            String alias = part.trim();
+            if (!alias.isEmpty()) {
+                out.add(alias);
+            }
+        }
+        return out;
+    }
+
+    private static ConfigDef.Validator nullOr(ConfigDef.Validator validator) {
+        if (validator == null) {
+            return null;
+        }
+        return (name, value) -> {
+            if (value != null) {
+                validator.ensureValid(name, value);
+            }
+        };
+    }
+
+    private static ConfigDef baseConfigDef() {
+        ConfigDef def = new ConfigDef();
+        int order = 0;
+        def.define(HOST_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(), Importance.HIGH,
+                "Host name of the POP3 server. Required unless every mailbox in '" + MAILBOXES_CONFIG
+                        + "' sets its own 'mailbox.<alias>.pop3.host'. The host is part of the mailbox id of a"
+                        + " single-mailbox connector, so changing how it is written starts that mailbox afresh.",
+                GROUP_CONNECTION, ++order, Width.LONG, "POP3 host");
+        def.define(PORT_CONFIG, Type.INT, null, ConfigValidators.portOrNull(), Importance.MEDIUM,
+                "Port of the POP3 server. Defaults to 995 when '" + SECURITY_CONFIG + "' is 'tls', else 110.",
+                GROUP_CONNECTION, ++order, Width.SHORT, "POP3 port");
+        def.define(USERNAME_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(), Importance.HIGH,
+                "User name to log in with.", GROUP_CONNECTION, ++order, Width.MEDIUM, "User name");
+        def.define(PASSWORD_CONFIG, Type.PASSWORD, null, Importance.HIGH,
+                "Password (or OAuth 2 access token with XOAUTH2). Use a config provider such as"
+                        + " ${file:/path:key} to keep it out of the connector config.",
+                GROUP_CONNECTION, ++order, Width.MEDIUM, "Password");
+        def.define(AUTH_MECHANISMS_CONFIG, Type.LIST, "", ConfigValidators.subsetOf(AUTH_MECHANISMS),
+                Importance.LOW,
+                "Authentication mechanisms to try, in order, from " + String.join(", ", AUTH_MECHANISMS)
+                        + ". Empty: the best the server offers of PLAIN (SASL, RFC 5034) and USER/PASS.",
+                GROUP_CONNECTION, ++order, Width.MEDIUM, "Authentication mechanisms");
+        def.define(CONNECT_TIMEOUT_CONFIG, Type.INT, 30_000, ConfigDef.Range.between(100, 600_000),
+                Importance.LOW, "Time allowed to open the connection (TCP and TLS handshake), in milliseconds.",
+                GROUP_CONNECTION, ++order, Width.SHORT, "Connect timeout (ms)");
+        def.define(READ_TIMEOUT_CONFIG, Type.INT, 60_000, ConfigDef.Range.between(100, 3_600_000),
+                Importance.LOW, "Longest silence allowed from the server while a response is due, in milliseconds.",
+                GROUP_CONNECTION, ++order, Width.SHORT, "Read timeout (ms)");
+        def.define(PIPELINING_WINDOW_CONFIG, Type.INT, 100, ConfigDef.Range.between(1, 10_000), Importance.LOW,
+                "Most RETR commands kept in flight when the server advertises PIPELINING (RFC 2449). 1 waits for"
+                        + " each message before asking for the next.",
+                GROUP_CONNECTION, ++order, Width.SHORT, "Pipelining window");
+
+        order = 0;
+        def.define(SECURITY_CONFIG, Type.STRING, Security.TLS.configValue(),
+                ConfigValidators.enumValue(Security.class), Importance.HIGH,
+                "Connection security: 'tls' (implicit TLS, POP3S), 'starttls' (STLS before login; the connector"
+                        + " never falls back to plaintext) or 'none'.",
+                GROUP_SECURITY, ++order, Width.SHORT, "Security", new SecurityRecommender(null));
+        def.define(TRUSTSTORE_LOCATION_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(),
+                Importance.MEDIUM,
+                "Trust store for 'tls' and 'starttls': a file of PEM certificates, or a PKCS12 or JKS store."
+                        + " The JVM's default trust is used when unset.",
+                GROUP_SECURITY, ++order, Width.LONG, "Trust store location", new SecurityRecommender(SECURITY_CONFIG));
+        def.define(TRUSTSTORE_PASSWORD_CONFIG, Type.PASSWORD, null, Importance.LOW,
+                "Password of a PKCS12 or JKS trust store; not needed for PEM.",
+                GROUP_SECURITY, ++order, Width.MEDIUM, "Trust store password", new SecurityRecommender(SECURITY_CONFIG));
+        def.define(TRUSTSTORE_TYPE_CONFIG, Type.STRING, null,
+                ConfigValidators.oneOfOrNull(List.of("PEM", "PKCS12", "JKS")), Importance.LOW,
+                "Type of the trust store: PEM, PKCS12 or JKS. Guessed from the file name when unset"
+                        + " (.pem/.crt/.cer: PEM, .jks: JKS, else PKCS12).",
+                GROUP_SECURITY, ++order, Width.SHORT, "Trust store type", new SecurityRecommender(SECURITY_CONFIG));
+        def.define(ENDPOINT_IDENTIFICATION_CONFIG, Type.BOOLEAN, true, Importance.LOW,
+                "Verify that the server certificate matches the host name. Turn off only for testing.",
+                GROUP_SECURITY, ++order, Width.SHORT, "Verify host name", new SecurityRecommender(SECURITY_CONFIG));
+
+        order = 0;
+        def.define(TOPIC_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+                Importance.HIGH, "Topic the message records are written to.",
+                GROUP_MAILBOX, ++order, Width.LONG, "Topic");
+        def.define(MAILBOXES_CONFIG, Type.LIST, "", ConfigValidators.aliases(ALIAS_PATTERN), Importance.MEDIUM,
+                "Aliases of several mailboxes served by one connector. Each alias is the stable mailbox id in"
+                        + " records and offsets; 'mailbox.<alias>.<pop3 key>' overrides a shared 'pop3.*' value for"
+                        + " that mailbox. Empty: one mailbox, with the id 'username@host:port'. Aliases use letters,"
+                        + " digits, '-' and '_'.",
+                GROUP_MAILBOX, ++order, Width.LONG, "Mailbox aliases");
+        def.define(DELETE_AFTER_ACK_CONFIG, Type.BOOLEAN, false, Importance.HIGH,
+                "Delete each message on the server (DELE, committed by QUIT) once Kafka has acknowledged its"
+                        + " record. 'false' keeps mail on the server.",
+                GROUP_MAILBOX, ++order, Width.SHORT, "Delete after ack");
+        def.define(START_FROM_CONFIG, Type.STRING, StartFrom.EARLIEST.configValue(),
+                ConfigValidators.enumValue(StartFrom.class), Importance.MEDIUM,
+                "For a mailbox with no committed offset: 'earliest' publishes what is there, 'latest' treats it"
+                        + " as seen and publishes only mail that arrives later.",
+                GROUP_MAILBOX, ++order, Width.SHORT, "Start from");
+
+        order = 0;
+        def.define(POLL_INTERVAL_CONFIG, Type.LONG, 60_000L, ConfigDef.Range.between(100L, 86_400_000L),
+                Importance.MEDIUM,
+                "Time between polls of one mailbox once it has nothing new, in milliseconds. While a backlog"
+                        + " remains, the next batch is fetched at once.",
+                GROUP_POLLING, ++order, Width.SHORT, "Poll interval (ms)");
+        def.define(BATCH_MAX_MESSAGES_CONFIG, Type.INT, 1000, ConfigDef.Range.between(1, 100_000),
+                Importance.LOW, "At most this many messages are fetched in one POP3 session.",
+                GROUP_POLLING, ++order, Width.SHORT, "Messages per session");
+
+        order = 0;
+        def.define(MESSAGE_MAX_BYTES_CONFIG, Type.INT, 10 * 1024 * 1024,
+                ConfigDef.Range.between(1024, Integer.MAX_VALUE - 1024), Importance.MEDIUM,
+                "Largest message, in octets as the server sends it, that is turned into a full record. Keep it"
+                        + " below the producer's max.request.size and the topic's max.message.bytes.",
+                GROUP_OUTPUT, ++order, Width.SHORT, "Largest message (bytes)");
+        def.define(OVERSIZE_POLICY_CONFIG, Type.STRING, OversizePolicy.SKIP.configValue(),
+                ConfigValidators.enumValue(OversizePolicy.class), Importance.MEDIUM,
+                "What to do with a larger message: 'fail' stops the mailbox with an error naming the message;"
+                        + " 'skip' publishes headers and metadata only; 'truncate' cuts the bodies and drops"
+                        + " attachment content. Both set truncated=true, and such a message is never deleted.",
+                GROUP_OUTPUT, ++order, Width.SHORT, "Oversize policy");
+        def.define(ATTACHMENTS_CONFIG, Type.STRING, AttachmentMode.METADATA.configValue(),
+                ConfigValidators.enumValue(AttachmentMode.class), Importance.MEDIUM,
+                "'metadata' lists each attachment's name, type and size; 'inline' adds its content as bytes;"
+                        + " 'none' leaves the attachments array empty.",
+                GROUP_OUTPUT, ++order, Width.SHORT, "Attachments");
+        def.define(INCLUDE_RAW_CONFIG, Type.BOOLEAN, false, Importance.LOW,
+                "Also put the raw RFC 5322 message bytes in the record's 'raw' field (always set when the"
+                        + " message could not be parsed).",
+                GROUP_OUTPUT, ++order, Width.SHORT, "Include raw message");
+        return def;
+    }
+
+    private List<MailboxSettings> resolveMailboxes() {
+        List<String> aliases = getList(MAILBOXES_CONFIG);
+        List<MailboxSettings> out = new ArrayList<>();
+        if (aliases.isEmpty()) {
+            out.add(mailbox(null));
+        } else {
+            for (String alias : aliases) {
+                out.add(mailbox(alias));
+            }
+        }
+        return out;
+    }
+
+    private MailboxSettings mailbox(String alias) {
+        String host = string(alias, HOST_CONFIG);
+        String username = string(alias, USERNAME_CONFIG);
+        if (host == null) {
+            throw new ConfigException(alias == null ? HOST_CONFIG : mailboxKey(alias, HOST_CONFIG), null,
+                    "A POP3 host is required" + (alias == null ? "" : " for mailbox '" + alias + "'"));
+        }
+        if (username == null) {
+            throw new ConfigException(alias == null ? USERNAME_CONFIG : mailboxKey(alias, USERNAME_CONFIG), null,
+                    "A user name is required" + (alias == null ? "" : " for mailbox '" + alias + "'"));
+        }
+        Security security = Security.parse(string(alias, SECURITY_CONFIG));
+        Integer port = (Integer) value(alias, PORT_CONFIG);
+        int effectivePort = port != null ? port : security.defaultPort();
+        String id = alias != null ? alias : username + "@" + host.toLowerCase(Locale.ROOT) + ":" + effectivePort;
+        @SuppressWarnings("unchecked")
+        List<String> mechanisms = (List<String>) value(alias, AUTH_MECHANISMS_CONFIG);
+        List<String> upper = new ArrayList<>();
+        for (String m : mechanisms) {
+            upper.add(m.trim().toUpperCase(Locale.ROOT));
+        }
+        String trustType = string(alias, TRUSTSTORE_TYPE_CONFIG);
+        return new MailboxSettings(id, alias, host, effectivePort, security, username,
+                (Password) value(alias, PASSWORD_CONFIG), upper,
+                string(alias, TRUSTSTORE_LOCATION_CONFIG), (Password) value(alias, TRUSTSTORE_PASSWORD_CONFIG),
+                trustType == null ? null : trustType.toUpperCase(Locale.ROOT),
+                (Boolean) value(alias, ENDPOINT_IDENTIFICATION_CONFIG),
+                (Integer) value(alias, CONNECT_TIMEOUT_CONFIG), (Integer) value(alias, READ_TIMEOUT_CONFIG),
+                (Integer) value(alias, PIPELINING_WINDOW_CONFIG));
+    }
+
+    /** The per-mailbox override when set, else the shared value. */
+    private Object value(String alias, String key) {
+        if (alias != null) {
+            Object override = get(mailboxKey(alias, key));
+            if (override != null) {
+                return override;
+            }
+        }
+        return get(key);
+    }
+
+    private String string(String alias, String key) {
+        Object v = value(alias, key);
+        return v == null ? null : v.toString().trim();
+    }
+
+    public String topic() {
+        return getString(TOPIC_CONFIG);
+    }
+
+    public List<MailboxSettings> mailboxes() {
+        return mailboxes;
+    }
+
+    public Duration pollInterval() {
+        return Duration.ofMillis(getLong(POLL_INTERVAL_CONFIG));
+    }
+
+    public int batchMaxMessages() {
+        return getInt(BATCH_MAX_MESSAGES_CONFIG);
+    }
+
+    public boolean deleteAfterAck() {
+        return getBoolean(DELETE_AFTER_ACK_CONFIG);
+    }
+
+    public StartFrom startFrom() {
+        return StartFrom.parse(getString(START_FROM_CONFIG));
+    }
+
+    public int messageMaxBytes() {
+        return getInt(MESSAGE_MAX_BYTES_CONFIG);
+    }
+
+    public OversizePolicy oversizePolicy() {
+        return OversizePolicy.parse(getString(OVERSIZE_POLICY_CONFIG));
+    }
+
+    public AttachmentMode attachments() {
+        return AttachmentMode.parse(getString(ATTACHMENTS_CONFIG));
+    }
+
+    public boolean includeRaw() {
+        return getBoolean(INCLUDE_RAW_CONFIG);
+    }
+
+    /** The config of a task that polls the given mailboxes: the connector's config plus their aliases. */
+    static Map<String, String> taskConfig(Map<String, String> connectorProps, List<String> mailboxIds) {
+        Map<String, String> props = new LinkedHashMap<>(connectorProps);
+        props.put(TASK_MAILBOXES_CONFIG, String.join(",", mailboxIds));
+        return props;
+    }
+
+    /** Prints the config reference that the README carries. */
+    public static void main(String[] args) {
+        System.out.print(io.mailbridge.pop3.config.ConfigDocs.markdown(CONFIG_DEF));
+    }
+}

@@ -1,0 +1,159 @@
+package io.mailbridge.pop3;
+
+import io.mailbridge.pop3.config.MailboxSettings;
+import io.mailbridge.pop3.mailbox.MailboxFailure;
+import io.mailbridge.pop3.mailbox.MailboxMetrics;
+import io.mailbridge.pop3.mailbox.MailboxPoller;
+import io.mailbridge.pop3.mailbox.PollerOptions;
+import io.mailbridge.pop3.offset.OffsetKeys;
+import io.mailbridge.pop3.offset.UidlOffset;
+import io.mailbridge.pop3.record.MessageMapper;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.SourceTask;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Polls the mailboxes assigned to it, one POP3 session at a time, the mailbox whose turn comes first.
+ *
+ * <p>A mailbox that fails with an error retrying cannot fix (wrong password, untrusted certificate, ...) fails the
+ * task when it is the task's only mailbox, so the Connect status API shows it; in a task with several mailboxes it
+ * is retried with a long back-off while the others go on.
+ */
+public class Pop3SourceTask extends SourceTask {
+
+    private static final Logger log = LoggerFactory.getLogger(Pop3SourceTask.class);
+    private static final long MAX_WAIT_MS = 1_000;
+
+    private final Object lock = new Object();
+    private final Map<String, MailboxPoller> pollers = new LinkedHashMap<>();
+    private final List<MailboxMetrics> metrics = new ArrayList<>();
+    private volatile boolean stopping;
+    private MailboxFailure pendingFailure;
+
+    @Override
+    public String version() {
+        return Version.get();
+    }
+
+    @Override
+    public void start(Map<String, String> props) {
+        Pop3SourceConnectorConfig config = new Pop3SourceConnectorConfig(props);
+        String assigned = props.get(Pop3SourceConnectorConfig.TASK_MAILBOXES_CONFIG);
+        Set<String> ids = assigned == null ? null : new HashSet<>(Arrays.asList(assigned.split(",")));
+        List<MailboxSettings> mailboxes = new ArrayList<>();
+        for (MailboxSettings m : config.mailboxes()) {
+            if (ids == null || ids.contains(m.id())) {
+                mailboxes.add(m);
+            }
+        }
+        if (mailboxes.isEmpty()) {
+            throw new ConnectException("Task was assigned no known mailbox: " + assigned);
+        }
+        List<Map<String, Object>> partitions = new ArrayList<>();
+        for (MailboxSettings m : mailboxes) {
+            partitions.add(OffsetKeys.partition(m.id()));
+        }
+        Map<Map<String, Object>, Map<String, Object>> offsets =
+                context.offsetStorageReader().offsets(partitions);
+        PollerOptions options = PollerOptions.from(config);
+        PluginMetrics pluginMetrics = pluginMetrics();
+        for (MailboxSettings m : mailboxes) {
+            Map<String, Object> committed = offsets == null ? null : offsets.get(OffsetKeys.partition(m.id()));
+            UidlOffset offset;
+            try {
+                offset = UidlOffset.fromMap(committed);
+            } catch (IllegalArgumentException e) {
+                throw new ConnectException("Mailbox " + m.id() + ": the committed offset cannot be read (" + e.getMessage()
+                        + "); reset or alter it through the Connect offsets REST API", e);
+            }
+            MailboxMetrics mailboxMetrics = new MailboxMetrics(pluginMetrics, m.id());
+            metrics.add(mailboxMetrics);
+            MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
+            pollers.put(m.id(), new MailboxPoller(m, options, mapper, offset, mailboxMetrics));
+            log.info("Mailbox {}: starting {}", m.id(), offset == null
+                    ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
+                    : "after UIDL " + offset.uidl());
+        }
+    }
+
+    private PluginMetrics pluginMetrics() {
+        try {
+            return context.pluginMetrics();
+        } catch (LinkageError | UnsupportedOperationException e) {
+            return null; // a worker older than Kafka 4.1
+        }
+    }
+
+    /**
+     * Runs at most one POP3 session: the one of the mailbox whose turn comes first, waiting up to a second for it.
+     * Returns null when nothing was published, so the worker regains control often (it stops a task only between
+     * polls).
+     */
+    @Override
+    public List<SourceRecord> poll() throws InterruptedException {
+        if (pendingFailure != null) {
+            throw pendingFailure;
+        }
+        MailboxPoller next = null;
+        for (MailboxPoller p : pollers.values()) {
+            if (next == null || p.nextDueMs() < next.nextDueMs()) {
+                next = p;
+            }
+        }
+        long wait = next.nextDueMs() - System.currentTimeMillis();
+        if (wait > 0) {
+            synchronized (lock) {
+                if (!stopping) {
+                    lock.wait(Math.min(wait, MAX_WAIT_MS));
+                }
+            }
+            return null;
+        }
+        if (stopping) {
+            return null;
+        }
+        List<SourceRecord> records = next.poll(System.currentTimeMillis());
+        MailboxFailure failure = next.lastFailure();
+        if (failure != null && failure.userMustFix() && pollers.size() == 1) {
+            if (records.isEmpty()) {
+                throw failure;
+            }
+            pendingFailure = failure;
+        }
+        return records.isEmpty() ? null : records;
+    }
+
+    @Override
+    public void commitRecord(SourceRecord record, RecordMetadata metadata) {
+        Object mailbox = record.sourcePartition().get(OffsetKeys.MAILBOX);
+        MailboxPoller poller = pollers.get(String.valueOf(mailbox));
+        Object uid = record.sourceOffset().get(OffsetKeys.UIDL);
+        if (poller != null && uid != null) {
+            // null metadata: an SMT or errors.tolerance dropped the record; never a reason to delete the mail
+            poller.acked(uid.toString(), metadata != null);
+        }
+    }
+
+    @Override
+    public void stop() {
+        stopping = true;
+        synchronized (lock) {
+            lock.notifyAll();
+        }
+        for (MailboxMetrics m : metrics) {
+            m.close();
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package io.mailbridge.pop3.config;
+
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** Validators whose messages tell the user what is accepted, not only that the value is wrong. */
+public final class ConfigValidators {
+
+    private ConfigValidators() {
+    }
+
+    /** One of an enum's constants, case-insensitive, as its lower-case config spelling. */
+    public static <E extends Enum<E>> ConfigDef.Validator enumValue(Class<E> type) {
+        List<String> allowed = new ArrayList<>();
+        for (E constant : type.getEnumConstants()) {
+            allowed.add(constant.name().toLowerCase(Locale.ROOT));
+        }
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value == null) {
+                    return;
+                }
+                String s = value.toString().trim().toLowerCase(Locale.ROOT);
+                if (!allowed.contains(s)) {
+                    throw new ConfigException(name, value, "Must be one of " + String.join(", ", allowed));
+                }
+            }
+
+            @Override
+            public String toString() {
+                return String.join(", ", allowed);
+            }
+        };
+    }
+
+    public static ConfigDef.Validator oneOfOrNull(List<String> allowed) {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value == null) {
+                    return;
+                }
+                String s = value.toString().trim().toUpperCase(Locale.ROOT);
+                if (!allowed.contains(s)) {
+                    throw new ConfigException(name, value, "Must be one of " + String.join(", ", allowed));
+                }
+            }
+
+            @Override
+            public String toString() {
+                return String.join(", ", allowed);
+            }
+        };
+    }
+
+    public static ConfigDef.Validator subsetOf(List<String> allowed) {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value == null) {
+                    return;
+                }
+                Set<String> seen = new HashSet<>();
+                for (Object item : (List<?>) value) {
+                    String s = item.toString().trim().toUpperCase(Locale.ROOT);
+                    if (!allowed.contains(s)) {
+                        throw new ConfigException(name, value,
+                                "Unknown mechanism '" + item + "'; use any of " + String.join(", ", allowed));
+                    }
+                    if (!seen.add(s)) {
+                        throw new ConfigException(name, value, "Mechanism '" + item + "' is listed twice");
+                    }
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "any of " + String.join(", ", allowed);
+            }
+        };
+    }
+
+    public static ConfigDef.Validator nonBlankOrNull() {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value != null && value.toString().isBlank()) {
+                    throw new ConfigException(name, value, "Must not be blank; leave it unset instead");
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "non-blank string";
+            }
+        };
+    }
+
+    public static ConfigDef.Validator portOrNull() {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value == null) {
+                    return;
+                }
+                int port = (Integer) value;
+                if (port < 1 || port > 65535) {
+                    throw new ConfigException(name, value, "Must be a TCP port between 1 and 65535");
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "[1,...,65535]";
+            }
+        };
+    }
+
+    public static ConfigDef.Validator aliases(Pattern pattern) {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value == null) {
+                    return;
+                }
+                Set<String> seen = new HashSet<>();
+                for (Object item : (List<?>) value) {
+                    String alias = item.toString().trim();
+                    if (!pattern.matcher(alias).matches()) {
+                        throw new ConfigException(name, value, "Alias '" + alias
+                                + "' must be 1 to 100 letters, digits, '-' or '_' (it becomes part of config keys)");
+                    }
+                    if (!seen.add(alias)) {
+                        throw new ConfigException(name, value, "Alias '" + alias + "' is listed twice");
+                    }
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "comma-separated aliases of " + Arrays.asList("letters", "digits", "-", "_");
+            }
+        };
+    }
+}
