@@ -1,0 +1,81 @@
+package io.mailbridge.pop3.mailbox;
+
+import io.mailbridge.pop3.Pop3SourceConnectorConfig;
+import io.mailbridge.pop3.client.Pop3Client;
+import io.mailbridge.pop3.client.Pop3ClientSettings;
+import io.mailbridge.pop3.client.Pop3Exception;
+import io.mailbridge.pop3.config.MailboxSettings;
+
+import java.io.IOException;
+import java.security.cert.CertificateException;
+import java.util.Optional;
+
+/**
+ * The short live check behind {@code validate()}: connect, log in, UIDL support, STAT, QUIT.
+ *
+ * <p>It reports only what the user must fix (credentials, certificate trust, a server without UIDL or STLS). A
+ * server that is down or unreachable right now is not a reason to refuse a config: the task backs off and retries.
+ */
+public final class MailboxCheck {
+
+    /** A problem attached to the config key at fault. */
+    public record Problem(String key, String message) {
+    }
+
+    private MailboxCheck() {
+    }
+
+    public static Optional<Problem> check(MailboxSettings mailbox, int timeoutMs) {
+        MailboxSettings bounded = new MailboxSettings(mailbox.id(), mailbox.alias(), mailbox.host(), mailbox.port(),
+                mailbox.security(), mailbox.username(), mailbox.password(), mailbox.authMechanisms(),
+                mailbox.truststoreLocation(), mailbox.truststorePassword(), mailbox.truststoreType(),
+                mailbox.endpointIdentification(), Math.min(timeoutMs, mailbox.connectTimeoutMs()),
+                Math.min(timeoutMs, mailbox.readTimeoutMs()), mailbox.pipeliningWindow());
+        String where = "Mailbox " + mailbox.id() + " (" + mailbox.host() + ":" + mailbox.port() + ")";
+        Pop3ClientSettings settings;
+        try {
+            settings = ClientSettingsFactory.create(bounded);
+        } catch (IOException | RuntimeException e) {
+            return Optional.of(new Problem(mailbox.key(Pop3SourceConnectorConfig.TRUSTSTORE_LOCATION_CONFIG),
+                    where + ": cannot load the trust store: " + e.getMessage()));
+        }
+        try (Pop3Client client = Pop3Client.connect(settings)) {
+            client.login(mailbox.username(), mailbox.password() == null ? "" : mailbox.password().value());
+            if (!client.capabilities().uidl()) {
+                client.uidl(); // some servers implement UIDL without advertising CAPA; this throws if not
+            }
+            client.stat();
+            client.quit();
+            return Optional.empty();
+        } catch (Pop3Exception e) {
+            switch (e.kind()) {
+                case AUTHENTICATION:
+                    return Optional.of(new Problem(mailbox.key(Pop3SourceConnectorConfig.PASSWORD_CONFIG),
+                            where + ": authentication failed for user '" + mailbox.username() + "': "
+                                    + e.getMessage()));
+                case PROTOCOL:
+                case PERMANENT:
+                    return Optional.of(new Problem(mailbox.key(Pop3SourceConnectorConfig.HOST_CONFIG),
+                            where + ": " + e.getMessage()));
+                default:
+                    return Optional.empty();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (hasCause(e, CertificateException.class) || hasCause(e, javax.net.ssl.SSLHandshakeException.class)) {
+                return Optional.of(new Problem(mailbox.key(Pop3SourceConnectorConfig.TRUSTSTORE_LOCATION_CONFIG),
+                        where + ": TLS handshake failed: " + e.getMessage()));
+            }
+            // Unknown host, refused connection, timeout: may pass; the task retries with back-off and logs it.
+            return Optional.empty();
+        }
+    }
+
+    private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,88 @@
+package io.mailbridge.pop3.mailbox;
+
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.metrics.Gauge;
+import org.apache.kafka.common.metrics.PluginMetrics;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Per-mailbox counters, published through the worker's plugin metrics (KIP-877, Kafka 4.1+) with the tag
+ * {@code mailbox=<id>}, so they appear in JMX next to the task's own metrics. On older workers they are kept but
+ * not exported.
+ */
+public final class MailboxMetrics implements AutoCloseable {
+
+    private final AtomicLong messages = new AtomicLong();
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicLong deleted = new AtomicLong();
+    private final AtomicLong sessions = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong failing = new AtomicLong();
+    private final AtomicLong lastSuccessMs = new AtomicLong();
+    private final PluginMetrics pluginMetrics;
+    private final List<MetricName> names = new ArrayList<>();
+
+    public MailboxMetrics(PluginMetrics pluginMetrics, String mailboxId) {
+        this.pluginMetrics = pluginMetrics;
+        if (pluginMetrics != null) {
+            LinkedHashMap<String, String> tags = new LinkedHashMap<>();
+            tags.put("mailbox", mailboxId);
+            gauge(tags, "messages-total", "Messages published", messages::get);
+            gauge(tags, "bytes-total", "Octets of the messages published", bytes::get);
+            gauge(tags, "deleted-total", "Messages deleted on the server after Kafka acknowledged them", deleted::get);
+            gauge(tags, "sessions-total", "POP3 sessions that completed", sessions::get);
+            gauge(tags, "failures-total", "POP3 sessions that failed", failures::get);
+            gauge(tags, "failing", "1 while the mailbox fails with an error that needs attention", failing::get);
+            gauge(tags, "last-success-timestamp-ms", "When the last session completed", lastSuccessMs::get);
+        }
+    }
+
+    private void gauge(LinkedHashMap<String, String> tags, String name, String doc, Supplier<Long> value) {
+        MetricName metricName = pluginMetrics.metricName(name, doc, tags);
+        Gauge<Long> gauge = (config, now) -> value.get();
+        try {
+            pluginMetrics.addMetric(metricName, gauge);
+        } catch (IllegalArgumentException alreadyRegistered) {
+            // a previous instance of this task that the worker abandoned still holds the name: take it over
+            pluginMetrics.removeMetric(metricName);
+            pluginMetrics.addMetric(metricName, gauge);
+        }
+        names.add(metricName);
+    }
+
+    void sessionSucceeded(int messageCount, long byteCount, int deletedCount, long nowMs) {
+        messages.addAndGet(messageCount);
+        bytes.addAndGet(byteCount);
+        deleted.addAndGet(deletedCount);
+        sessions.incrementAndGet();
+        failing.set(0);
+        lastSuccessMs.set(nowMs);
+    }
+
+    void sessionFailed(boolean needsAttention, long nowMs) {
+        failures.incrementAndGet();
+        failing.set(needsAttention ? 1 : 0);
+    }
+
+    public long messages() {
+        return messages.get();
+    }
+
+    public long failures() {
+        return failures.get();
+    }
+
+    @Override
+    public void close() {
+        if (pluginMetrics != null) {
+            for (MetricName name : names) {
+                pluginMetrics.removeMetric(name);
+            }
+        }
+    }
+}

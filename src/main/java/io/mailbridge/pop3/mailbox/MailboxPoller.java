@@ -1,0 +1,406 @@
+package io.mailbridge.pop3.mailbox;
+
+import io.mailbridge.pop3.client.MessageSizes;
+import io.mailbridge.pop3.client.Pop3Client;
+import io.mailbridge.pop3.client.Pop3ClientSettings;
+import io.mailbridge.pop3.client.Pop3Exception;
+import io.mailbridge.pop3.client.UidlEntry;
+import io.mailbridge.pop3.config.MailboxSettings;
+import io.mailbridge.pop3.config.OversizePolicy;
+import io.mailbridge.pop3.offset.MailboxState;
+import io.mailbridge.pop3.offset.OffsetKeys;
+import io.mailbridge.pop3.offset.UidlOffset;
+import io.mailbridge.pop3.record.MessageMapper;
+import io.mailbridge.pop3.record.MessageSchema;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.header.ConnectHeaders;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import javax.net.ssl.SSLException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.UnknownHostException;
+import java.security.cert.CertificateException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Polls one mailbox: one POP3 session per {@link #poll}, deleting what Kafka acknowledged and fetching what is new.
+ * Not thread-safe except {@link #acked}; a mailbox belongs to exactly one task, so one thread polls it.
+ */
+public final class MailboxPoller {
+
+    private static final Logger log = LoggerFactory.getLogger(MailboxPoller.class);
+
+    /** Stop adding messages to a session once this much is selected; the rest follows at once. */
+    private static final long SESSION_MAX_BYTES = 64L * 1024 * 1024;
+    /** After acknowledgements arrive, delete this soon rather than waiting a whole poll interval. */
+    private static final long DELETE_DELAY_MS = 500;
+    private static final long TRANSIENT_BACKOFF_INITIAL_MS = 1_000;
+    private static final long TRANSIENT_BACKOFF_MAX_MS = 300_000;
+    private static final long FATAL_BACKOFF_INITIAL_MS = 300_000;
+    private static final long FATAL_BACKOFF_MAX_MS = 3_600_000;
+    private static final long DEFAULT_LOGIN_DELAY_MS = 60_000;
+
+    public static final String HEADER_MAILBOX = "mailbridge.mailbox";
+    public static final String HEADER_UID = "mailbridge.uid";
+
+    private final MailboxSettings mailbox;
+    private final PollerOptions options;
+    private final MessageMapper mapper;
+    private final MailboxState state;
+    private final Map<String, Object> partition;
+    private Pop3ClientSettings clientSettings;
+    private final Backoff transientBackoff = new Backoff(TRANSIENT_BACKOFF_INITIAL_MS, TRANSIENT_BACKOFF_MAX_MS);
+    private final Backoff fatalBackoff = new Backoff(FATAL_BACKOFF_INITIAL_MS, FATAL_BACKOFF_MAX_MS);
+    private final MessageBuffer buffer = new MessageBuffer();
+    private final MailboxMetrics metrics;
+
+    private long nextDueMs;
+    private long minLoginIntervalMs;
+    private long lastLoginMs = Long.MIN_VALUE / 2;
+    private boolean backlog;
+    private MailboxFailure lastFailure;
+
+    public MailboxPoller(MailboxSettings mailbox, PollerOptions options, MessageMapper mapper, UidlOffset committed,
+                         MailboxMetrics metrics) {
+        this.mailbox = mailbox;
+        this.options = options;
+        this.mapper = mapper;
+        this.metrics = metrics;
+        this.state = new MailboxState(options.deleteAfterAck(), options.startFrom(), committed);
+        this.partition = OffsetKeys.partition(mailbox.id());
+    }
+
+    public String id() {
+        return mailbox.id();
+    }
+
+    public Map<String, Object> partition() {
+        return partition;
+    }
+
+    /** When this mailbox wants its next session, in epoch milliseconds. */
+    public long nextDueMs() {
+        long due = nextDueMs;
+        if (lastFailure == null && (state.hasPendingAcks() || state.hasDeletable())) {
+            due = Math.min(due, lastLoginMs + DELETE_DELAY_MS);
+        }
+        return Math.max(due, lastLoginMs + minLoginIntervalMs);
+    }
+
+    public MailboxFailure lastFailure() {
+        return lastFailure;
+    }
+
+    /** Called from the producer's callback thread when the record of {@code uid} is written or dropped. */
+    public void acked(String uid, boolean delivered) {
+        state.acked(uid, delivered);
+    }
+
+    /**
+     * Runs one session. Returns the records of the messages fetched, in mailbox order; those read before a failure
+     * are returned too (they are valid), and the failure is then kept in {@link #lastFailure()} and the mailbox
+     * backs off.
+     */
+    public List<SourceRecord> poll(long nowMs) {
+        String previousMdc = MDC.get("mailbox");
+        MDC.put("mailbox", mailbox.id());
+        List<SourceRecord> records = new ArrayList<>();
+        long started = System.nanoTime();
+        try {
+            Session session = runSession(nowMs, records);
+            lastFailure = null;
+            transientBackoff.reset();
+            fatalBackoff.reset();
+            backlog = session.more;
+            nextDueMs = backlog ? nowMs : nowMs + options.pollIntervalMs();
+            metrics.sessionSucceeded(records.size(), session.bytes, session.deleted, nowMs);
+            if (!records.isEmpty() || session.deleted > 0) {
+                log.info("Mailbox {}: published {} messages ({} bytes), deleted {}, in {} ms{}", mailbox.id(),
+                        records.size(), session.bytes, session.deleted, (System.nanoTime() - started) / 1_000_000,
+                        backlog ? "; more waiting" : "");
+            } else {
+                log.debug("Mailbox {}: nothing new", mailbox.id());
+            }
+        } catch (MailboxFailure failure) {
+            fail(failure, nowMs);
+        } catch (IOException | RuntimeException e) {
+            fail(classify(e), nowMs);
+        } finally {
+            if (previousMdc == null) {
+                MDC.remove("mailbox");
+            } else {
+                MDC.put("mailbox", previousMdc);
+            }
+            buffer.shrink();
+        }
+        return records;
+    }
+
+    private void fail(MailboxFailure failure, long nowMs) {
+        lastFailure = failure;
+        long delay;
+        if (failure.userMustFix()) {
+            delay = fatalBackoff.next();
+            log.error("Mailbox {} failed and needs attention; next attempt in {} s: {}", mailbox.id(), delay / 1000,
+                    failure.getMessage());
+        } else {
+            delay = transientBackoff.next();
+            if (failure.getCause() instanceof Pop3Exception p && "LOGIN-DELAY".equals(p.responseCode())) {
+                delay = Math.max(delay, Math.max(minLoginIntervalMs, DEFAULT_LOGIN_DELAY_MS));
+            }
+            log.warn("Mailbox {}: attempt {} failed, retrying in {} ms: {}", mailbox.id(), transientBackoff.failures(),
+                    delay, failure.getMessage());
+        }
+        metrics.sessionFailed(failure.userMustFix(), nowMs);
+        nextDueMs = nowMs + delay;
+    }
+
+    private static final class Session {
+        boolean more;
+        long bytes;
+        int deleted;
+    }
+
+    private Session runSession(long nowMs, List<SourceRecord> records) throws IOException {
+        Session session = new Session();
+        lastLoginMs = nowMs;
+        if (clientSettings == null) {
+            try {
+                clientSettings = ClientSettingsFactory.create(mailbox);
+            } catch (IOException | RuntimeException e) {
+                throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id()
+                        + ": cannot load the trust store: " + e.getMessage(), e);
+            }
+        }
+        try (Pop3Client client = Pop3Client.connect(clientSettings)) {
+            String password = mailbox.password() == null ? "" : mailbox.password().value();
+            client.login(mailbox.username(), password);
+            Integer loginDelay = client.capabilities().loginDelay();
+            minLoginIntervalMs = loginDelay == null ? 0 : loginDelay * 1000L;
+
+            List<UidlEntry> listing = client.uidl();
+            List<String> uids = new ArrayList<>(listing.size());
+            for (UidlEntry e : listing) {
+                uids.add(e.uid());
+            }
+            List<String> deleting = List.of();
+            if (options.deleteAfterAck()) {
+                state.applyAcks();
+                state.retainPresent(new HashSet<>(uids));
+                deleting = sendDeletes(client, listing, state.deletable());
+            }
+            MailboxState.Selection selection = state.select(uids, options.batchMaxMessages());
+            if (selection.warning() != null) {
+                log.warn("Mailbox {}: {}", mailbox.id(), selection.warning());
+            }
+            session.more = selection.more();
+            MailboxFailure stop = null;
+            if (selection.indexes().length > 0) {
+                stop = fetch(client, listing, selection, records, session);
+            }
+            client.quit();
+            if (!deleting.isEmpty()) {
+                state.deleted(deleting);
+                session.deleted = deleting.size();
+            }
+            if (stop != null) {
+                throw stop;
+            }
+        }
+        return session;
+    }
+
+    private List<String> sendDeletes(Pop3Client client, List<UidlEntry> listing, Set<String> deletable)
+            throws IOException {
+        if (deletable.isEmpty()) {
+            return List.of();
+        }
+        List<String> uids = new ArrayList<>();
+        int[] numbers = new int[deletable.size()];
+        int n = 0;
+        for (UidlEntry e : listing) {
+            if (deletable.contains(e.uid())) {
+                numbers[n++] = e.number();
+                uids.add(e.uid());
+            }
+        }
+        if (n > 0) {
+            client.deleAll(java.util.Arrays.copyOf(numbers, n));
+        }
+        return uids;
+    }
+
+    /** Fetches the selected messages; returns a failure to raise after QUIT, or null. */
+    private MailboxFailure fetch(Pop3Client client, List<UidlEntry> listing, MailboxState.Selection selection,
+                                 List<SourceRecord> records, Session session) throws IOException {
+        MessageSizes sizes = client.list();
+        int max = options.messageMaxBytes();
+        List<Integer> run = new ArrayList<>();
+        long selectedBytes = 0;
+        for (int index : selection.indexes()) {
+            UidlEntry entry = listing.get(index);
+            long listed = sizes.size(entry.number());
+            if (selectedBytes > 0 && selectedBytes + Math.max(0, listed) > SESSION_MAX_BYTES) {
+                session.more = true;
+                break;
+            }
+            selectedBytes += Math.max(0, listed);
+            if (listed > max) {
+                if (options.oversizePolicy() == OversizePolicy.FAIL) {
+                    retrieve(client, listing, run, records, session);
+                    return oversize(entry, listed);
+                }
+                if (options.oversizePolicy() == OversizePolicy.SKIP && client.capabilities().top()) {
+                    retrieve(client, listing, run, records, session);
+                    run.clear();
+                    headersOnly(client, entry, listed, records, session);
+                    continue;
+                }
+            }
+            run.add(index);
+        }
+        return retrieve(client, listing, run, records, session);
+    }
+
+    private MailboxFailure oversize(UidlEntry entry, long size) {
+        return new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id() + ": message " + entry.uid()
+                + " is " + size + " bytes, more than message.max.bytes=" + options.messageMaxBytes()
+                + " and oversize.policy=fail. Raise message.max.bytes or choose oversize.policy skip or truncate.",
+                null);
+    }
+
+    private MailboxFailure retrieve(Pop3Client client, List<UidlEntry> listing, List<Integer> run,
+                                    List<SourceRecord> records, Session session) throws IOException {
+        if (run.isEmpty()) {
+            return null;
+        }
+        int[] numbers = new int[run.size()];
+        Map<Integer, UidlEntry> byNumber = new HashMap<>(run.size() * 2);
+        for (int i = 0; i < numbers.length; i++) {
+            UidlEntry e = listing.get(run.get(i));
+            numbers[i] = e.number();
+            byNumber.put(e.number(), e);
+        }
+        MailboxFailure[] failure = new MailboxFailure[1];
+        client.retrieve(numbers, mailbox.pipeliningWindow(), (number, body) -> {
+            if (failure[0] != null) {
+                return; // the client drains what we do not read
+            }
+            UidlEntry entry = byNumber.get(number);
+            failure[0] = accept(entry, body, records, session);
+        });
+        return failure[0];
+    }
+
+    private MailboxFailure accept(UidlEntry entry, InputStream body, List<SourceRecord> records, Session session)
+            throws IOException {
+        int max = options.messageMaxBytes();
+        buffer.read(body, max, 0);
+        Struct value;
+        if (buffer.cut()) {
+            switch (options.oversizePolicy()) {
+                case FAIL:
+                    return oversize(entry, buffer.size());
+                case SKIP:
+                    value = mapper.mapHeadersOnly(mailbox.id(), entry.uid(), buffer.bytes(), buffer.headerLength(),
+                            buffer.size());
+                    break;
+                default:
+                    value = mapper.map(mailbox.id(), entry.uid(), buffer.bytes(), buffer.length(), buffer.size(), true);
+            }
+        } else {
+            value = mapper.map(mailbox.id(), entry.uid(), buffer.bytes(), buffer.length(), buffer.size(), false);
+        }
+        records.add(record(entry.uid(), value));
+        session.bytes += buffer.size();
+        return null;
+    }
+
+    private void headersOnly(Pop3Client client, UidlEntry entry, long listedSize, List<SourceRecord> records,
+                             Session session) throws IOException {
+        client.top(entry.number(), 0, (number, body) -> {
+            buffer.read(body, options.messageMaxBytes(), 0);
+            Struct value = mapper.mapHeadersOnly(mailbox.id(), entry.uid(), buffer.bytes(), buffer.headerLength(),
+                    listedSize);
+            records.add(record(entry.uid(), value));
+            session.bytes += buffer.size();
+        });
+    }
+
+    private SourceRecord record(String uid, Struct value) {
+        boolean truncated = Boolean.TRUE.equals(value.getBoolean(MessageSchema.FIELD_TRUNCATED));
+        UidlOffset offset = state.published(uid, truncated);
+        ConnectHeaders headers = new ConnectHeaders();
+        headers.addString(HEADER_MAILBOX, mailbox.id());
+        headers.addString(HEADER_UID, uid);
+        return new SourceRecord(partition, offset.toMap(), options.topic(), null, Schema.STRING_SCHEMA,
+                mailbox.id() + "/" + uid, MessageSchema.VALUE, value, null, headers);
+    }
+
+    /** Turns what went wrong into a failure that names the mailbox and says whether retrying can help. */
+    MailboxFailure classify(Throwable e) {
+        if (e instanceof MailboxFailure f) {
+            return f;
+        }
+        String where = "Mailbox " + mailbox.id() + " (" + mailbox.security().configValue() + "://" + mailbox.host()
+                + ":" + mailbox.port() + ")";
+        if (e instanceof Pop3Exception p) {
+            switch (p.kind()) {
+                case AUTHENTICATION:
+                    return new MailboxFailure(mailbox.id(), true, where + ": authentication failed for user '"
+                            + mailbox.username() + "': " + p.getMessage(), e);
+                case TRANSIENT:
+                    return new MailboxFailure(mailbox.id(), false, where + ": server is temporarily unavailable: "
+                            + p.getMessage(), e);
+                default:
+                    return new MailboxFailure(mailbox.id(), true, where + ": " + p.getMessage(), e);
+            }
+        }
+        if (hasCause(e, CertificateException.class) || hasCause(e, javax.net.ssl.SSLHandshakeException.class)) {
+            return new MailboxFailure(mailbox.id(), true, where + ": TLS handshake failed (check the server"
+                    + " certificate and pop3.ssl.truststore.*): " + rootMessage(e), e);
+        }
+        if (hasCause(e, UnknownHostException.class)) {
+            return new MailboxFailure(mailbox.id(), false, where + ": unknown host '" + mailbox.host() + "'", e);
+        }
+        if (e instanceof SSLException) {
+            return new MailboxFailure(mailbox.id(), false, where + ": TLS error: " + rootMessage(e), e);
+        }
+        if (e instanceof IOException) {
+            return new MailboxFailure(mailbox.id(), false, where + ": " + rootMessage(e), e);
+        }
+        return new MailboxFailure(mailbox.id(), true, where + ": unexpected error: " + e, e);
+    }
+
+    private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable e) {
+        String message = e.getMessage();
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root != e && root.getMessage() != null && (message == null || !message.contains(root.getMessage()))) {
+            return (message == null ? "" : message + ": ") + root.getClass().getSimpleName() + ": "
+                    + root.getMessage();
+        }
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+}

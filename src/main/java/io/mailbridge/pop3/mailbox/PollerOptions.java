@@ -1,0 +1,21 @@
+package io.mailbridge.pop3.mailbox;
+
+import io.mailbridge.pop3.Pop3SourceConnectorConfig;
+import io.mailbridge.pop3.config.OversizePolicy;
+import io.mailbridge.pop3.config.StartFrom;
+
+/** The connector-wide settings a {@link MailboxPoller} needs, read once from the config. */
+public record PollerOptions(
+        String topic,
+        long pollIntervalMs,
+        int batchMaxMessages,
+        boolean deleteAfterAck,
+        StartFrom startFrom,
+        int messageMaxBytes,
+        OversizePolicy oversizePolicy) {
+
+    public static PollerOptions from(Pop3SourceConnectorConfig config) {
+        return new PollerOptions(config.topic(), config.pollInterval().toMillis(), config.batchMaxMessages(),
+                config.deleteAfterAck(), config.startFrom(), config.messageMaxBytes(), config.oversizePolicy());
+    }
+}
