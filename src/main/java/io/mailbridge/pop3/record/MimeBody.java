@@ -1,43 +1,25 @@
 package io.mailbridge.pop3.record;
 
-import jakarta.activation.DataSource;
-import jakarta.mail.MessagingException;
-import jakarta.mail.internet.ContentDisposition;
-import jakarta.mail.internet.ContentType;
-import jakarta.mail.internet.MimeBodyPart;
-import jakarta.mail.internet.MimeMessage;
-import jakarta.mail.internet.MimeMultipart;
-import jakarta.mail.internet.MimePart;
-import jakarta.mail.internet.ParseException;
-import org.eclipse.angus.mail.util.BASE64DecoderStream;
-import org.eclipse.angus.mail.util.DecodingException;
-import org.eclipse.angus.mail.util.QPDecoderStream;
-import org.eclipse.angus.mail.util.UUDecoderStream;
-
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Enumeration;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The body of one message: walks its MIME tree once, picks the parts shown as text and html,
- * keeps every other leaf as an attachment, and decodes content on demand. One instance per
- * message, used by one thread.
+ * The body of one message: walks its MIME tree once, in place in the message buffer, picks the
+ * parts shown as text and html, keeps every other leaf as an attachment, and decodes content
+ * on demand. One instance per message, used by one thread.
  *
  * <p>Which parts are the body mirrors CPython's {@code EmailMessage.get_body()} (Lib/email/
  * message.py, {@code _find_body}) for the preference lists {@code ('plain',)} and
  * {@code ('html',)}: a depth-first walk that
  * <ul>
  * <li>skips any part whose Content-Disposition is {@code attachment}, with all it contains;
- * <li>offers each text/* leaf it reaches (the first text/plain reached is the text; since the
- *     lists have a single entry, the first match wins: in a multipart/alternative that is the
- *     first text/plain in order, not the last);
+ * <li>offers each text/* leaf it reaches; the first text/plain reached is the text (each list
+ *     has one entry, so the first match ends CPython's search: in a multipart/alternative that
+ *     is the first text/plain in order, not the last);
  * <li>does not enter message/* parts (an attached message/rfc822 is a leaf);
  * <li>enters every subpart of a multipart, except multipart/related, where only the root is
  *     entered: the part whose Content-ID equals the {@code start} parameter, else the first.
@@ -45,12 +27,18 @@ import java.util.Locale;
  * Content types follow CPython's {@code get_content_type()}: no header gives text/plain
  * (message/rfc822 inside multipart/digest), a value without exactly one '/' gives text/plain.
  *
- * <p>Multiparts are parsed leniently (a missing end boundary ends the last part at the end of
- * the data; a missing boundary parameter is guessed from the first "--" line), and what
- * strict parsing would have rejected is recorded in {@link ParseProblems}, so a well-formed
- * message is split once. When the message was cut ({@code truncated}), problems in a part
- * that runs into the cut (a multipart that never closes, base64 cut mid-quantum) are the
- * expected result of the cut and are not recorded.
+ * <p>Multiparts are split leniently and what strict parsing would reject is recorded in
+ * {@link ParseProblems}: a missing boundary parameter (the first "--" line is taken as the
+ * boundary, as Angus does), a boundary that never appears (the multipart stays one leaf, and
+ * like CPython no body is found in it), a boundary that never closes (the last part ends at
+ * the end of the data). When the message was cut ({@code truncated}), problems of a part that
+ * runs into the cut (a multipart that never closes, base64 cut mid-group) are the expected
+ * result of the cut and are not recorded.
+ *
+ * <p>Angus's MimeMultipart/MimeBodyPart are not used: every instance looks its StreamProvider
+ * up through ServiceLoader (jakartaee/mail-api#699, #861), and their byte-at-a-time reading
+ * through synchronized streams made a 4 KB mail cost ~85 µs even without that; splitting the
+ * array directly costs a few µs.
  */
 final class MimeBody {
 
@@ -59,46 +47,44 @@ final class MimeBody {
 
     private static final String TEXT_PLAIN = "text/plain";
     private static final String TEXT_HTML = "text/html";
-    private static final int SCRATCH_SIZE = 8192;
 
-    private final MimeMessage message;
+    private final byte[] buf;
     private final int messageEnd;
     private final boolean truncated;
     private final ParseProblems problems;
+    private final TransferDecoder decoder = new TransferDecoder();
 
     private final List<Leaf> leaves = new ArrayList<>();
     private Leaf text;
     private Leaf html;
-    private byte[] scratch;
 
     /**
-     * @param messageEnd the index just past the message in the shared buffer, where a truncated
-     *                   message was cut
+     * @param buf        the message is {@code buf[0..messageEnd)}
+     * @param messageEnd where the message ends, which is where a truncated message was cut
      */
-    MimeBody(MimeMessage message, int messageEnd, boolean truncated, ParseProblems problems) {
-        this.message = message;
+    MimeBody(byte[] buf, int messageEnd, boolean truncated, ParseProblems problems) {
+        this.buf = buf;
         this.messageEnd = messageEnd;
         this.truncated = truncated;
         this.problems = problems;
     }
 
-    /** A part that is not split further, with the header facts the record needs. */
+    /** A part that is not split further: its headers and the window of its (encoded) body. */
     static final class Leaf {
-        final MimePart part;
+        final HeaderBlock headers;
+        final int start;
+        final int end;
         /** Lower-cased base type, e.g. image/png. */
         final String contentType;
-        final String contentTypeHeader;
         /** Lower-cased disposition type, or null. */
         final String disposition;
-        final String dispositionHeader;
 
-        Leaf(MimePart part, String contentType, String contentTypeHeader,
-             String disposition, String dispositionHeader) {
-            this.part = part;
+        Leaf(HeaderBlock headers, int start, int end, String contentType, String disposition) {
+            this.headers = headers;
+            this.start = start;
+            this.end = end;
             this.contentType = contentType;
-            this.contentTypeHeader = contentTypeHeader;
             this.disposition = disposition;
-            this.dispositionHeader = dispositionHeader;
         }
     }
 
@@ -125,8 +111,9 @@ final class MimeBody {
         }
     }
 
-    void walk() throws MessagingException {
-        walk(message, TEXT_PLAIN, true, 0);
+    /** Walks the message whose header section is {@code headers}. */
+    void walk(HeaderBlock headers) {
+        walk(headers, headers.bodyStart(), messageEnd, TEXT_PLAIN, true, 0);
     }
 
     Leaf text() {
@@ -148,35 +135,31 @@ final class MimeBody {
         return result;
     }
 
-    private void walk(MimePart part, String defaultType, boolean bodyCandidate, int depth)
-            throws MessagingException {
-        String contentTypeHeader = part.getHeader("Content-Type", null);
+    private void walk(HeaderBlock headers, int start, int end, String defaultType, boolean bodyCandidate, int depth) {
+        String contentTypeHeader = headers.first("Content-Type");
         String type = baseType(contentTypeHeader, defaultType);
-        String dispositionHeader = part.getHeader("Content-Disposition", null);
-        String disposition = dispositionType(dispositionHeader);
-        if (part != message) {
-            checkHeaderLines(part);
-        }
+        String disposition = dispositionType(headers.first("Content-Disposition"));
         boolean candidate = bodyCandidate && !"attachment".equals(disposition);
         if (type.startsWith("multipart/")) {
             if (depth >= MAX_DEPTH) {
                 problems.add("MIME nesting deeper than " + MAX_DEPTH + " levels");
             } else {
-                ContentType contentType = multipartType(contentTypeHeader, type);
-                List<MimeBodyPart> children = contentType == null ? null
-                        : split(part, contentTypeHeader, contentType);
-                if (children != null) {
+                List<HeaderBlock> parts = new ArrayList<>();
+                List<int[]> windows = new ArrayList<>();
+                if (split(contentTypeHeader, start, end, parts, windows)) {
                     boolean related = type.equals("multipart/related");
-                    int root = related ? relatedRoot(children, contentType.getParameter("start")) : -1;
+                    int root = related ? relatedRoot(parts, MimeParameters.get(contentTypeHeader, "start")) : -1;
                     String childDefault = type.equals("multipart/digest") ? "message/rfc822" : TEXT_PLAIN;
-                    for (int i = 0; i < children.size(); i++) {
-                        walk(children.get(i), childDefault, candidate && (!related || i == root), depth + 1);
+                    for (int i = 0; i < parts.size(); i++) {
+                        HeaderBlock part = parts.get(i);
+                        walk(part, part.bodyStart(), windows.get(i)[1], childDefault,
+                                candidate && (!related || i == root), depth + 1);
                     }
                     return;
                 }
             }
         }
-        Leaf leaf = new Leaf(part, type, contentTypeHeader, disposition, dispositionHeader);
+        Leaf leaf = new Leaf(headers, start, end, type, disposition);
         leaves.add(leaf);
         if (candidate) {
             if (text == null && type.equals(TEXT_PLAIN)) {
@@ -187,73 +170,147 @@ final class MimeBody {
         }
     }
 
-    private ContentType multipartType(String header, String type) {
-        try {
-            ContentType contentType = new ContentType(header);
-            if (contentType.getParameter("boundary") == null) {
-                problems.add("multipart without boundary parameter");
-            }
-            return contentType;
-        } catch (ParseException e) {
-            problems.add("unparseable " + type + " content type");
-            return null;
+    /**
+     * Splits the multipart body {@code buf[start..end)} into its parts (their header sections
+     * and windows); false when it cannot be split, so it stays one leaf.
+     */
+    private boolean split(String contentTypeHeader, int start, int end, List<HeaderBlock> parts, List<int[]> windows) {
+        boolean atCut = truncated && end >= messageEnd;
+        String boundary = MimeParameters.get(contentTypeHeader, "boundary");
+        byte[] delimiter;
+        if (boundary == null || boundary.isEmpty()) {
+            problems.add("multipart without boundary parameter");
+            delimiter = guessDelimiter(start, end);
+        } else {
+            delimiter = ("--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
         }
-    }
-
-    /** The subparts, or null when the multipart cannot be split (it then stays one leaf). */
-    private List<MimeBodyPart> split(MimePart part, String header, ContentType contentType)
-            throws MessagingException {
-        SharedBytes content = rawContent(part);
-        boolean atCut = truncated && content.end() >= messageEnd;
-        LenientMultipart multipart = new LenientMultipart(new PartSource(content, header));
-        int count;
-        try {
-            count = multipart.getCount();
-        } catch (ParseException e) {
-            // The only ParseException lenient parsing leaves is a missing start boundary.
+        int partStart = -1;
+        boolean closed = false;
+        int pos = start;
+        while (delimiter != null && pos < end) {
+            int lineEnd = HeaderBlock.lineEnd(buf, pos, end);
+            int next = HeaderBlock.nextLine(buf, lineEnd, end);
+            int kind = delimiterKind(pos, lineEnd, delimiter);
+            if (kind != NOT_DELIMITER) {
+                if (partStart >= 0) {
+                    addPart(partStart, contentEnd(partStart, pos), parts, windows);
+                }
+                if (kind == CLOSE_DELIMITER) {
+                    closed = true;
+                    break;
+                }
+                partStart = next;
+            }
+            pos = next;
+        }
+        if (partStart < 0) {
             if (!atCut) {
                 problems.add("multipart boundary never appears");
             }
-            return null;
+            return false;
         }
-        if (!multipart.isComplete() && !atCut) {
-            problems.add("multipart boundary never closes");
+        if (!closed) {
+            addPart(partStart, end, parts, windows);
+            if (!atCut) {
+                problems.add("multipart boundary never closes");
+            }
         }
-        List<MimeBodyPart> children = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            children.add((MimeBodyPart) multipart.getBodyPart(i));
+        return true;
+    }
+
+    private void addPart(int from, int to, List<HeaderBlock> parts, List<int[]> windows) {
+        HeaderBlock headers = HeaderBlock.parse(buf, from, to);
+        if (headers.problem() != null) {
+            problems.add(headers.problem());
         }
-        return children;
+        parts.add(headers);
+        windows.add(new int[] {from, to});
+    }
+
+    /** The line break before a delimiter line belongs to the delimiter (RFC 2046 5.1.1). */
+    private int contentEnd(int partStart, int delimiterLine) {
+        int end = delimiterLine;
+        if (end > partStart && buf[end - 1] == '\n') {
+            end--;
+        }
+        if (end > partStart && buf[end - 1] == '\r') {
+            end--;
+        }
+        return end;
+    }
+
+    private static final int NOT_DELIMITER = 0;
+    private static final int DELIMITER = 1;
+    private static final int CLOSE_DELIMITER = 2;
+
+    /**
+     * A delimiter line is "--boundary" then white space; a close delimiter has "--" after the
+     * boundary, and (like Angus) anything after that is ignored.
+     */
+    private int delimiterKind(int lineStart, int lineEnd, byte[] delimiter) {
+        int length = delimiter.length;
+        if (lineEnd - lineStart < length) {
+            return NOT_DELIMITER;
+        }
+        for (int i = 0; i < length; i++) {
+            if (buf[lineStart + i] != delimiter[i]) {
+                return NOT_DELIMITER;
+            }
+        }
+        int p = lineStart + length;
+        if (p + 1 < lineEnd && buf[p] == '-' && buf[p + 1] == '-') {
+            return CLOSE_DELIMITER;
+        }
+        while (p < lineEnd && (buf[p] == ' ' || buf[p] == '\t')) {
+            p++;
+        }
+        return p == lineEnd ? DELIMITER : NOT_DELIMITER;
+    }
+
+    /** Like Angus without a boundary parameter: the first "--" line that is not all dashes. */
+    private byte[] guessDelimiter(int start, int end) {
+        for (int pos = start; pos < end; ) {
+            int lineEnd = HeaderBlock.lineEnd(buf, pos, end);
+            int trimmed = lineEnd;
+            while (trimmed > pos && (buf[trimmed - 1] == ' ' || buf[trimmed - 1] == '\t')) {
+                trimmed--;
+            }
+            if (trimmed - pos > 2 && buf[pos] == '-' && buf[pos + 1] == '-' && !allDashes(pos, trimmed)) {
+                return Arrays.copyOfRange(buf, pos, trimmed);
+            }
+            pos = HeaderBlock.nextLine(buf, lineEnd, end);
+        }
+        return null;
+    }
+
+    private boolean allDashes(int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (buf[i] != '-') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** CPython compares the Content-ID header with the start parameter as strings. */
-    private static int relatedRoot(List<MimeBodyPart> children, String start) throws MessagingException {
-        if (start == null || start.isEmpty()) {
+    private static int relatedRoot(List<HeaderBlock> parts, String start) {
+        if (start == null || start.isBlank()) {
             return 0;
         }
         String wanted = start.trim();
-        for (int i = 0; i < children.size(); i++) {
-            String id = children.get(i).getHeader("Content-ID", null);
-            if (id != null && id.trim().equals(wanted)) {
+        for (int i = 0; i < parts.size(); i++) {
+            String id = parts.get(i).first("Content-ID");
+            if (wanted.equals(id)) {
                 return i;
             }
         }
         return 0;
     }
 
-    private void checkHeaderLines(MimePart part) throws MessagingException {
-        Enumeration<String> lines = part.getAllHeaderLines();
-        while (lines.hasMoreElements()) {
-            if (lines.nextElement().indexOf(':') <= 0) {
-                problems.add("header line without colon");
-            }
-        }
-    }
-
     /** The decoded text of a text/plain or text/html leaf. */
-    String decodeText(Leaf leaf) throws MessagingException {
+    String decodeText(Leaf leaf) {
         Content content = decode(leaf, true);
-        String charsetName = parameter(leaf.contentTypeHeader, "charset");
+        String charsetName = MimeParameters.get(leaf.headers.first("Content-Type"), "charset");
         if (charsetName == null || charsetName.isBlank()) {
             return MimeCharsets.decodeLenient(content.bytes, content.offset, content.length);
         }
@@ -269,53 +326,43 @@ final class MimeBody {
     }
 
     /** Decoded content of a leaf; with {@code keepBytes} false only the length is meaningful. */
-    Content decode(Leaf leaf, boolean keepBytes) throws MessagingException {
-        SharedBytes raw = rawContent(leaf.part);
-        boolean atCut = truncated && raw.end() >= messageEnd;
-        String encoding = transferEncoding(leaf.part);
-        int rawLength = raw.end() - raw.position();
-        try {
-            switch (encoding) {
-                case "", "7bit", "8bit", "binary":
-                    return new Content(raw.array(), raw.position(), rawLength, true);
-                case "base64":
-                    try {
-                        return read(new BASE64DecoderStream(raw, false), keepBytes, rawLength / 4 * 3 + 3);
-                    } catch (DecodingException e) {
-                        if (!atCut) {
-                            problems.add("bad base64 in " + leaf.contentType + " part");
-                        }
-                        return read(new BASE64DecoderStream(rawContent(leaf.part), true), keepBytes,
-                                rawLength / 4 * 3 + 3);
-                    }
-                case "quoted-printable":
-                    return read(new QPDecoderStream(raw), keepBytes, rawLength);
-                case "uuencode", "x-uuencode", "x-uue":
-                    try {
-                        return read(new UUDecoderStream(raw, false, false), keepBytes, rawLength);
-                    } catch (IOException e) {
-                        if (!atCut) {
-                            problems.add("bad uuencode in " + leaf.contentType + " part");
-                        }
-                        return read(new UUDecoderStream(rawContent(leaf.part), true, true), keepBytes, rawLength);
-                    }
-                default:
-                    problems.add("unknown transfer encoding " + encoding);
-                    return new Content(raw.array(), raw.position(), rawLength, true);
+    Content decode(Leaf leaf, boolean keepBytes) {
+        int length = leaf.end - leaf.start;
+        String encoding = transferEncoding(leaf.headers);
+        switch (encoding) {
+            case "", "7bit", "8bit", "binary":
+                return new Content(buf, leaf.start, length, true);
+            case "base64": {
+                byte[] out = keepBytes ? new byte[TransferDecoder.base64Capacity(length)] : null;
+                int n = decoder.base64(buf, leaf.start, leaf.end, out);
+                if (decoder.malformed() && !(truncated && leaf.end >= messageEnd)) {
+                    problems.add("bad base64 in " + leaf.contentType + " part");
+                }
+                return out == null ? new Content(buf, 0, n, true) : new Content(out, 0, n, false);
             }
-        } catch (IOException e) {
-            // Reading a byte array fails only inside a decoder that ignores errors: keep the raw bytes.
-            problems.add("undecodable " + encoding + " in " + leaf.contentType + " part");
-            return new Content(raw.array(), raw.position(), rawLength, true);
+            case "quoted-printable": {
+                byte[] out = keepBytes ? new byte[length] : null;
+                int n = decoder.quotedPrintable(buf, leaf.start, leaf.end, out);
+                return out == null ? new Content(buf, 0, n, true) : new Content(out, 0, n, false);
+            }
+            case "uuencode", "x-uuencode", "x-uue": {
+                byte[] out = decoder.uudecode(buf, leaf.start, leaf.end);
+                if (decoder.malformed() && !(truncated && leaf.end >= messageEnd)) {
+                    problems.add("bad uuencode in " + leaf.contentType + " part");
+                }
+                return new Content(out, 0, out.length, false);
+            }
+            default:
+                problems.add("unknown transfer encoding " + encoding);
+                return new Content(buf, leaf.start, length, true);
         }
     }
 
     /** The file name: Content-Disposition filename (RFC 2231), else Content-Type name; RFC 2047 decoded. */
     static String fileName(Leaf leaf) {
-        String name = leaf.dispositionHeader == null ? null
-                : dispositionParameter(HeaderValues.unfold(leaf.dispositionHeader, 0), "filename");
-        if (name == null && leaf.contentTypeHeader != null) {
-            name = parameter(HeaderValues.unfold(leaf.contentTypeHeader, 0), "name");
+        String name = MimeParameters.get(leaf.headers.first("Content-Disposition"), "filename");
+        if (name == null) {
+            name = MimeParameters.get(leaf.headers.first("Content-Type"), "name");
         }
         if (name == null) {
             return null;
@@ -324,46 +371,9 @@ final class MimeBody {
         return name.isEmpty() ? null : name;
     }
 
-    private Content read(InputStream in, boolean keepBytes, int sizeHint) throws IOException {
-        if (!keepBytes) {
-            if (scratch == null) {
-                scratch = new byte[SCRATCH_SIZE];
-            }
-            int total = 0;
-            for (int n; (n = in.read(scratch, 0, scratch.length)) > 0; ) {
-                total += n;
-            }
-            return new Content(scratch, 0, total, true);
-        }
-        byte[] out = new byte[Math.max(sizeHint, 16)];
-        int length = 0;
-        for (int n; (n = in.read(out, length, out.length - length)) > 0; ) {
-            length += n;
-            if (length == out.length) {
-                out = Arrays.copyOf(out, out.length * 2);
-            }
-        }
-        return new Content(out, 0, length, false);
-    }
-
-    private static SharedBytes rawContent(MimePart part) throws MessagingException {
-        InputStream in = part instanceof MimeMessage m ? m.getRawInputStream()
-                : ((MimeBodyPart) part).getRawInputStream();
-        if (in instanceof SharedBytes shared) {
-            return shared;
-        }
-        // Not expected (every part is cut from our buffer), but never worth failing a message.
-        try (in) {
-            byte[] bytes = in.readAllBytes();
-            return new SharedBytes(bytes, 0, bytes.length);
-        } catch (IOException e) {
-            throw new MessagingException("cannot read part content", e);
-        }
-    }
-
-    private static String transferEncoding(MimePart part) throws MessagingException {
-        String header = part.getHeader("Content-Transfer-Encoding", null);
-        return header == null ? "" : header.trim().toLowerCase(Locale.ROOT);
+    private static String transferEncoding(HeaderBlock headers) {
+        String header = headers.first("Content-Transfer-Encoding");
+        return header == null ? "" : header.toLowerCase(Locale.ROOT);
     }
 
     /** Lower-cased "type/subtype" of a Content-Type value, with CPython's defaults. */
@@ -402,106 +412,5 @@ final class MimeBody {
             }
         }
         return header.substring(begin, end);
-    }
-
-    /** A Content-Type parameter, RFC 2231 decoded; a hand scan when the header does not parse. */
-    static String parameter(String contentTypeHeader, String name) {
-        if (contentTypeHeader == null) {
-            return null;
-        }
-        try {
-            return new ContentType(contentTypeHeader).getParameter(name);
-        } catch (ParseException e) {
-            return scanParameter(contentTypeHeader, name);
-        }
-    }
-
-    private static String dispositionParameter(String dispositionHeader, String name) {
-        try {
-            return new ContentDisposition(dispositionHeader).getParameter(name);
-        } catch (ParseException e) {
-            return scanParameter(dispositionHeader, name);
-        }
-    }
-
-    /**
-     * Fallback for headers Angus's strict parameter parser rejects (an unquoted file name with
-     * spaces, say): the text after {@code name=} up to the next ';', quotes removed.
-     */
-    static String scanParameter(String header, String name) {
-        int from = header.indexOf(';');
-        while (from >= 0) {
-            int begin = from + 1;
-            while (begin < header.length() && header.charAt(begin) <= ' ') {
-                begin++;
-            }
-            int next = header.indexOf(';', begin);
-            int end = next < 0 ? header.length() : next;
-            if (header.regionMatches(true, begin, name, 0, name.length())) {
-                int eq = begin + name.length();
-                while (eq < end && header.charAt(eq) <= ' ') {
-                    eq++;
-                }
-                if (eq < end && header.charAt(eq) == '=') {
-                    String value = header.substring(eq + 1, end).trim();
-                    if (value.length() >= 2 && value.charAt(0) == '"') {
-                        int close = value.lastIndexOf('"');
-                        value = close > 0 ? value.substring(1, close) : value.substring(1);
-                    }
-                    return value;
-                }
-            }
-            from = next;
-        }
-        return null;
-    }
-
-    /**
-     * A multipart parsed with our leniency, not the JVM-wide {@code mail.mime.multipart.*}
-     * system properties that Angus reads; strictness is checked by the caller instead.
-     */
-    private static final class LenientMultipart extends MimeMultipart {
-        LenientMultipart(DataSource source) throws MessagingException {
-            super(source);
-        }
-
-        @Override
-        protected void initializeProperties() {
-            ignoreMissingEndBoundary = true;
-            ignoreMissingBoundaryParameter = true;
-            ignoreExistingBoundaryParameter = false;
-            allowEmpty = false;
-        }
-    }
-
-    /** Feeds a part's undecoded content (a window on the shared buffer) to MimeMultipart. */
-    private static final class PartSource implements DataSource {
-        private final SharedBytes content;
-        private final String contentType;
-
-        PartSource(SharedBytes content, String contentType) {
-            this.content = content;
-            this.contentType = contentType;
-        }
-
-        @Override
-        public InputStream getInputStream() {
-            return content.newStream(0, -1);
-        }
-
-        @Override
-        public OutputStream getOutputStream() throws IOException {
-            throw new IOException("read-only");
-        }
-
-        @Override
-        public String getContentType() {
-            return contentType;
-        }
-
-        @Override
-        public String getName() {
-            return null;
-        }
     }
 }
