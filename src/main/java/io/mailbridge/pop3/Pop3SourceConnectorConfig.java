@@ -7,6 +7,7 @@ import io.mailbridge.pop3.config.OversizePolicy;
 import io.mailbridge.pop3.config.SecurityRecommender;
 import io.mailbridge.pop3.config.StartFrom;
 import io.mailbridge.pop3.config.Security;
+import io.mailbridge.pop3.offset.UidlMismatchPolicy;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -56,6 +57,8 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     public static final String BATCH_MAX_MESSAGES_CONFIG = "batch.max.messages";
     public static final String DELETE_AFTER_ACK_CONFIG = "delete.after.ack";
     public static final String START_FROM_CONFIG = "start.from";
+    public static final String UIDL_MISMATCH_POLICY_CONFIG = "uidl.mismatch.policy";
+    public static final String UIDL_MISMATCH_THRESHOLD_CONFIG = "uidl.mismatch.threshold";
 
     public static final String MESSAGE_MAX_BYTES_CONFIG = "message.max.bytes";
     public static final String OVERSIZE_POLICY_CONFIG = "oversize.policy";
@@ -216,6 +219,19 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                 "For a mailbox with no committed offset: 'earliest' publishes what is there, 'latest' treats it"
                         + " as seen and publishes only mail that arrives later.",
                 GROUP_MAILBOX, ++order, Width.SHORT, "Start from");
+        def.define(UIDL_MISMATCH_POLICY_CONFIG, Type.STRING, UidlMismatchPolicy.FAIL.configValue(),
+                ConfigValidators.enumValue(UidlMismatchPolicy.class), Importance.LOW,
+                "Keep mode: what to do when none of the remembered UIDLs is on the server any more and more than '"
+                        + UIDL_MISMATCH_THRESHOLD_CONFIG + "' messages are listed, which is what a server that"
+                        + " rebuilt its UIDL index looks like: 'fail' stops the mailbox with an error and publishes"
+                        + " nothing, 'earliest' publishes every listed message again, 'latest' treats them all as"
+                        + " already published.",
+                GROUP_MAILBOX, ++order, Width.SHORT, "UIDL mismatch policy");
+        def.define(UIDL_MISMATCH_THRESHOLD_CONFIG, Type.INT, 50, ConfigDef.Range.atLeast(0), Importance.LOW,
+                "Up to this many listed messages, a listing with none of the remembered UIDLs is taken as new mail"
+                        + " (a mailbox emptied by another client and refilled) instead of applying '"
+                        + UIDL_MISMATCH_POLICY_CONFIG + "'.",
+                GROUP_MAILBOX, ++order, Width.SHORT, "UIDL mismatch threshold");
 
         order = 0;
         def.define(POLL_INTERVAL_CONFIG, Type.LONG, 60_000L, ConfigDef.Range.between(100L, 86_400_000L),
@@ -333,6 +349,14 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
 
     public StartFrom startFrom() {
         return StartFrom.parse(getString(START_FROM_CONFIG));
+    }
+
+    public UidlMismatchPolicy uidlMismatchPolicy() {
+        return UidlMismatchPolicy.parse(getString(UIDL_MISMATCH_POLICY_CONFIG));
+    }
+
+    public int uidlMismatchThreshold() {
+        return getInt(UIDL_MISMATCH_THRESHOLD_CONFIG);
     }
 
     public int messageMaxBytes() {

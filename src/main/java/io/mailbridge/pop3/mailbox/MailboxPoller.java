@@ -69,6 +69,8 @@ public final class MailboxPoller {
     private long lastLoginMs = Long.MIN_VALUE / 2;
     private boolean backlog;
     private MailboxFailure lastFailure;
+    /** LIST of the current session, for the per-message read cap. */
+    private MessageSizes sizes;
 
     public MailboxPoller(MailboxSettings mailbox, PollerOptions options, MessageMapper mapper, UidlOffset committed,
                          MailboxMetrics metrics) {
@@ -76,7 +78,8 @@ public final class MailboxPoller {
         this.options = options;
         this.mapper = mapper;
         this.metrics = metrics;
-        this.state = new MailboxState(options.deleteAfterAck(), options.startFrom(), committed);
+        this.state = new MailboxState(options.deleteAfterAck(), options.startFrom(), options.uidlMismatchPolicy(),
+                options.uidlMismatchThreshold(), committed);
         this.partition = OffsetKeys.partition(mailbox.id());
     }
 
@@ -183,10 +186,17 @@ public final class MailboxPoller {
             }
         }
         try (Pop3Client client = Pop3Client.connect(clientSettings)) {
-            String password = mailbox.password() == null ? "" : mailbox.password().value();
-            client.login(mailbox.username(), password);
+            // CAPA before login already tells the minimum interval between logins (RFC 2449 LOGIN-DELAY)
             Integer loginDelay = client.capabilities().loginDelay();
             minLoginIntervalMs = loginDelay == null ? 0 : loginDelay * 1000L;
+            String password = mailbox.password() == null ? "" : mailbox.password().value();
+            client.login(mailbox.username(), password);
+            loginDelay = client.capabilities().loginDelay();
+            if (loginDelay != null) {
+                minLoginIntervalMs = loginDelay * 1000L;
+            }
+            // EXPIRE 0: the server deletes every retrieved message when the session ends with QUIT
+            boolean expiresOnRetr = "0".equals(client.capabilities().expire());
 
             List<UidlEntry> listing = client.uidl();
             List<String> uids = new ArrayList<>(listing.size());
@@ -199,7 +209,20 @@ public final class MailboxPoller {
                 state.retainPresent(new HashSet<>(uids));
                 deleting = sendDeletes(client, listing, state.deletable());
             }
+            if (expiresOnRetr && !deleting.isEmpty()) {
+                // QUIT commits the deletes; a RETR in this session would make QUIT expunge unacknowledged mail
+                client.quit();
+                state.deleted(deleting);
+                session.deleted = deleting.size();
+                session.more = true;
+                return session;
+            }
             MailboxState.Selection selection = state.select(uids, options.batchMaxMessages());
+            if (selection.mismatch() != null) {
+                client.quit();
+                throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id() + ": " + selection.mismatch(),
+                        null);
+            }
             if (selection.warning() != null) {
                 log.warn("Mailbox {}: {}", mailbox.id(), selection.warning());
             }
@@ -208,7 +231,14 @@ public final class MailboxPoller {
             if (selection.indexes().length > 0) {
                 stop = fetch(client, listing, selection, records, session);
             }
-            client.quit();
+            if (expiresOnRetr && !records.isEmpty()) {
+                // Leave without QUIT, so the server does not enter UPDATE state and expunges nothing: the
+                // records are not acknowledged yet (and in keep mode the mail must stay).
+                log.debug("Mailbox {}: server advertises EXPIRE 0; closing without QUIT after RETR", mailbox.id());
+                client.close();
+            } else {
+                client.quit();
+            }
             if (!deleting.isEmpty()) {
                 state.deleted(deleting);
                 session.deleted = deleting.size();
@@ -244,6 +274,7 @@ public final class MailboxPoller {
     private MailboxFailure fetch(Pop3Client client, List<UidlEntry> listing, MailboxState.Selection selection,
                                  List<SourceRecord> records, Session session) throws IOException {
         MessageSizes sizes = client.list();
+        this.sizes = sizes;
         int max = options.messageMaxBytes();
         List<Integer> run = new ArrayList<>();
         long selectedBytes = 0;
@@ -297,7 +328,12 @@ public final class MailboxPoller {
                 return; // the client drains what we do not read
             }
             UidlEntry entry = byNumber.get(number);
-            failure[0] = accept(entry, body, records, session);
+            try {
+                failure[0] = accept(entry, body, records, session);
+            } catch (MessageBuffer.RunawayMessageException e) {
+                client.close(); // the rest cannot be drained: abandon the session (no QUIT, nothing expunged)
+                throw runaway(entry, e);
+            }
         });
         return failure[0];
     }
@@ -305,7 +341,8 @@ public final class MailboxPoller {
     private MailboxFailure accept(UidlEntry entry, InputStream body, List<SourceRecord> records, Session session)
             throws IOException {
         int max = options.messageMaxBytes();
-        buffer.read(body, max, 0);
+        buffer.read(body, max, (int) Math.min(Integer.MAX_VALUE, Math.max(0, sizes.size(entry.number()))),
+                readCap(sizes.size(entry.number())));
         Struct value;
         if (buffer.cut()) {
             switch (options.oversizePolicy()) {
@@ -329,12 +366,28 @@ public final class MailboxPoller {
     private void headersOnly(Pop3Client client, UidlEntry entry, long listedSize, List<SourceRecord> records,
                              Session session) throws IOException {
         client.top(entry.number(), 0, (number, body) -> {
-            buffer.read(body, options.messageMaxBytes(), 0);
+            try {
+                buffer.read(body, options.messageMaxBytes(), 0, readCap(listedSize));
+            } catch (MessageBuffer.RunawayMessageException e) {
+                client.close();
+                throw runaway(entry, e);
+            }
             Struct value = mapper.mapHeadersOnly(mailbox.id(), entry.uid(), buffer.bytes(), buffer.headerLength(),
                     listedSize);
             records.add(record(entry.uid(), value));
             session.bytes += buffer.size();
         });
+    }
+
+    /** Most bytes read for one message: generous for honest servers, finite for broken ones. */
+    private long readCap(long listedSize) {
+        long listed = Math.max(0, listedSize);
+        return Math.max(options.messageMaxBytes(), 2 * listed + 1024 * 1024);
+    }
+
+    private MailboxFailure runaway(UidlEntry entry, IOException e) {
+        return new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id() + ": message " + entry.uid()
+                + " cannot be read: " + e.getMessage() + ". Remove it from the server to let the mailbox go on.", e);
     }
 
     private SourceRecord record(String uid, Struct value) {

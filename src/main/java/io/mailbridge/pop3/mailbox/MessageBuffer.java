@@ -13,11 +13,24 @@ final class MessageBuffer {
     private static final int INITIAL = 64 * 1024;
 
     private byte[] buf = new byte[INITIAL];
+    private long cap = Long.MAX_VALUE;
     private int length;
     private long size;
 
-    /** Reads {@code in} to its end; keeps the first {@code limit} bytes. */
-    void read(InputStream in, int limit, int expectedSize) throws IOException {
+    /** Thrown when a message goes on past the most any honest server would send for it. */
+    static final class RunawayMessageException extends IOException {
+        RunawayMessageException(long cap) {
+            super("the server sent more than " + cap + " bytes for one message, far beyond its LIST size");
+        }
+    }
+
+    /**
+     * Reads {@code in} to its end; keeps the first {@code limit} bytes and counts the rest, but gives up with
+     * {@link RunawayMessageException} past {@code cap} bytes, so a broken or hostile server cannot keep a task
+     * reading forever.
+     */
+    void read(InputStream in, int limit, int expectedSize, long cap) throws IOException {
+        this.cap = cap;
         length = 0;
         size = 0;
         if (expectedSize > buf.length && expectedSize <= limit) {
@@ -26,7 +39,7 @@ final class MessageBuffer {
         while (true) {
             if (length == buf.length) {
                 if (length >= limit) {
-                    size = length + skipAll(in);
+                    size = length + skipAll(in, cap - length);
                     return;
                 }
                 buf = Arrays.copyOf(buf, (int) Math.min((long) limit, Math.max(2L * buf.length, INITIAL)));
@@ -39,18 +52,21 @@ final class MessageBuffer {
             }
             length += n;
             if (length >= limit) {
-                size = length + skipAll(in);
+                size = length + skipAll(in, cap - length);
                 return;
             }
         }
     }
 
-    private static long skipAll(InputStream in) throws IOException {
+    private long skipAll(InputStream in, long allowed) throws IOException {
         byte[] scratch = new byte[8192];
         long skipped = 0;
         int n;
         while ((n = in.read(scratch)) >= 0) {
             skipped += n;
+            if (skipped > allowed) {
+                throw new RunawayMessageException(cap);
+            }
         }
         return skipped;
     }

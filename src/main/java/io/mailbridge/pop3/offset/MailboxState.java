@@ -37,6 +37,8 @@ public final class MailboxState {
 
     private final boolean deleteMode;
     private final StartFrom startFrom;
+    private final UidlMismatchPolicy mismatchPolicy;
+    private final int mismatchThreshold;
     /** uidl + recent, oldest first; the last element is the newest published UIDL. */
     private final ArrayDeque<String> recent = new ArrayDeque<>();
     private final Set<String> recentSet = new HashSet<>();
@@ -50,8 +52,20 @@ public final class MailboxState {
     private boolean listsDirty = true;
 
     public MailboxState(boolean deleteMode, StartFrom startFrom, UidlOffset committed) {
+        this(deleteMode, startFrom, UidlMismatchPolicy.EARLIEST, Integer.MAX_VALUE, committed);
+    }
+
+    /**
+     * @param mismatchPolicy    keep mode: what to do when none of the remembered UIDLs is on the server and more
+     *                          than {@code mismatchThreshold} messages are listed (the server probably rebuilt its
+     *                          UIDL index); at or below the threshold the listing is taken as new mail
+     */
+    public MailboxState(boolean deleteMode, StartFrom startFrom, UidlMismatchPolicy mismatchPolicy,
+                        int mismatchThreshold, UidlOffset committed) {
         this.deleteMode = deleteMode;
         this.startFrom = startFrom;
+        this.mismatchPolicy = mismatchPolicy;
+        this.mismatchThreshold = mismatchThreshold;
         if (committed != null) {
             initialized = true;
             List<String> older = new ArrayList<>(committed.recent());
@@ -71,7 +85,10 @@ public final class MailboxState {
     }
 
     /** Outcome of {@link #select}: the listing indexes to fetch, and whether more new mail remains after them. */
-    public record Selection(int[] indexes, boolean more, String warning) {
+    public record Selection(int[] indexes, boolean more, String warning, String mismatch) {
+        Selection(int[] indexes, boolean more, String warning) {
+            this(indexes, more, warning, null);
+        }
     }
 
     /**
@@ -101,10 +118,24 @@ public final class MailboxState {
             if (anchor >= 0) {
                 from = anchor + 1;
                 warnedNoAnchor = false;
-            } else if (!uids.isEmpty() && !warnedNoAnchor) {
-                warnedNoAnchor = true;
-                warning = "none of the " + recentSet.size() + " remembered UIDLs is on the server any more;"
-                        + " treating all " + uids.size() + " messages as new (at-least-once)";
+            } else if (!uids.isEmpty()) {
+                String what = "none of the " + recentSet.size() + " remembered UIDLs is on the server any more ("
+                        + uids.size() + " messages listed)";
+                if (uids.size() > mismatchThreshold && mismatchPolicy == UidlMismatchPolicy.FAIL) {
+                    return new Selection(new int[0], false, null, what + "; the server may have rebuilt its UIDL"
+                            + " index, so every message would look new. Nothing was published. To publish them all"
+                            + " again set uidl.mismatch.policy=earliest; to treat them as seen set"
+                            + " uidl.mismatch.policy=latest (or reset the connector's offsets).");
+                }
+                if (uids.size() > mismatchThreshold && mismatchPolicy == UidlMismatchPolicy.LATEST) {
+                    markSeen(uids);
+                    return new Selection(new int[0], false, what + "; uidl.mismatch.policy=latest: treating them"
+                            + " all as seen");
+                }
+                if (!warnedNoAnchor) {
+                    warnedNoAnchor = true;
+                    warning = what + "; treating them all as new (at-least-once)";
+                }
             }
         }
         int[] picked = new int[Math.min(max, uids.size() - from)];

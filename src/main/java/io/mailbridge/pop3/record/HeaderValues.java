@@ -4,7 +4,7 @@ import java.nio.charset.Charset;
 import java.util.Arrays;
 
 /**
- * Header text: unfolding and RFC 2047 encoded-word decoding.
+ * RFC 2047 encoded-word decoding of header text.
  *
  * <p>Angus's {@code MimeUtility.decodeText} is not used: its leniency is a JVM-wide system
  * property ({@code mail.mime.decodetext.strict}), and it decodes each encoded word on its own,
@@ -18,42 +18,6 @@ final class HeaderValues {
     private static final int MAX_CHARSET_LENGTH = 64;
 
     private HeaderValues() {
-    }
-
-    /**
-     * The value of a raw header line from index {@code from} (just after the colon): folding
-     * line breaks removed, surrounding white space trimmed, raw 8-bit text repaired.
-     */
-    static String unfold(String line, int from) {
-        int end = line.length();
-        int begin = from;
-        while (begin < end && isSpace(line.charAt(begin))) {
-            begin++;
-        }
-        while (end > begin && isSpace(line.charAt(end - 1))) {
-            end--;
-        }
-        boolean breaks = false;
-        boolean high = false;
-        for (int i = begin; i < end; i++) {
-            char c = line.charAt(i);
-            breaks |= c == '\r' || c == '\n';
-            high |= c >= 0x80;
-        }
-        String value;
-        if (breaks) {
-            StringBuilder sb = new StringBuilder(end - begin);
-            for (int i = begin; i < end; i++) {
-                char c = line.charAt(i);
-                if (c != '\r' && c != '\n') {
-                    sb.append(c);
-                }
-            }
-            value = sb.toString();
-        } else {
-            value = line.substring(begin, end);
-        }
-        return high ? MimeCharsets.repair8bit(value) : value;
     }
 
     /** Decodes the RFC 2047 encoded words in an (unfolded) header value. */

@@ -1,25 +1,16 @@
 package io.mailbridge.pop3.record;
 
-import static io.mailbridge.pop3.record.MessageSchema.ADDRESS;
-import static io.mailbridge.pop3.record.MessageSchema.ATTACHMENT;
-import static io.mailbridge.pop3.record.MessageSchema.HEADER;
-import static io.mailbridge.pop3.record.MessageSchema.VALUE;
-
 import io.mailbridge.pop3.config.AttachmentMode;
-import jakarta.mail.MessagingException;
-import jakarta.mail.Session;
 import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
-import jakarta.mail.internet.MimeMessage;
 import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Struct;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Enumeration;
 import java.util.List;
 import java.util.Objects;
-import java.util.Properties;
 
 /**
  * Turns the raw RFC 5322 bytes of one message into the record value
@@ -27,51 +18,52 @@ import java.util.Properties;
  *
  * <p>Bad input never throws: whatever cannot be decoded as declared (a multipart whose boundary
  * never appears or never closes, bad base64, an unknown charset or transfer encoding, a header
- * line without a colon) is decoded as leniently as possible and named in {@code parse_error},
- * and the record then carries {@code raw}, so no message is lost. Exceptions are thrown only
- * for programming errors (null mailbox or uid, a length outside the buffer).
+ * line that is not a header) is decoded as leniently as possible and named in
+ * {@code parse_error}, and the record then carries {@code raw}, so no message is lost.
+ * Exceptions are thrown only for programming errors (null arguments, a length outside the
+ * buffer).
  *
  * <p>Instances are immutable and thread-safe. The mapper keeps no reference to the caller's
- * buffer: the returned record owns copies of everything, so the buffer can be reused at once.
+ * buffer: the record owns copies of everything, so the buffer may be reused at once.
  *
- * <p>Cost: the message is parsed once, in place (every part is a window on the caller's buffer,
- * via {@link SharedBytes}); content is decoded only for the text and html parts and, to count
- * decoded octets or carry content, for attachments.
+ * <p>Cost: the message is parsed once, in place: header sections and multipart windows are
+ * read straight from the caller's array ({@link HeaderBlock}, {@link MimeBody}); content is
+ * decoded only for the text and html parts and, to count decoded octets or carry content, for
+ * attachments. Angus Mail is used for address lists, RFC 2231 parameters and uudecode.
  */
 public final class MessageMapper {
 
-    /**
-     * Angus reads most MIME parsing switches ({@code mail.mime.multipart.*},
-     * {@code mail.mime.base64.ignoreerrors}, {@code mail.mime.decodetext.strict},
-     * {@code mail.mime.decodefilename}, {@code mail.mime.decodeparameters}) as JVM-wide system
-     * properties, not from the Session, and a connector must not change those for the whole
-     * worker. So the Session holds only what Angus does read from it, and the rest is enforced
-     * per parse in {@link MimeBody} (lenient multipart with explicit checks, strict base64 with a
-     * lenient retry) and {@link HeaderValues} (RFC 2047 words decoded anywhere).
-     * {@code mail.mime.allowutf8=false} makes header bytes arrive one char per byte, so
-     * {@link MimeCharsets#repair8bit} can choose between UTF-8 and ISO-8859-1 without loss.
-     */
-    private static final Session SESSION;
-
-    static {
-        Properties properties = new Properties();
-        properties.setProperty("mail.mime.address.strict", "false");
-        properties.setProperty("mail.mime.allowutf8", "false");
-        SESSION = Session.getInstance(properties);
-    }
-
     private static final int MAX_REASON_LENGTH = 200;
 
-    private static final Field ADDRESS_NAME = ADDRESS.field(MessageSchema.FIELD_NAME);
-    private static final Field ADDRESS_ADDRESS = ADDRESS.field(MessageSchema.FIELD_ADDRESS);
-    private static final Field HEADER_NAME = HEADER.field(MessageSchema.FIELD_NAME);
-    private static final Field HEADER_VALUE = HEADER.field(MessageSchema.FIELD_VALUE);
-    private static final Field ATTACHMENT_FILENAME = ATTACHMENT.field(MessageSchema.FIELD_FILENAME);
-    private static final Field ATTACHMENT_CONTENT_TYPE = ATTACHMENT.field(MessageSchema.FIELD_CONTENT_TYPE);
-    private static final Field ATTACHMENT_DISPOSITION = ATTACHMENT.field(MessageSchema.FIELD_DISPOSITION);
-    private static final Field ATTACHMENT_CONTENT_ID = ATTACHMENT.field(MessageSchema.FIELD_CONTENT_ID);
-    private static final Field ATTACHMENT_SIZE = ATTACHMENT.field(MessageSchema.FIELD_SIZE);
-    private static final Field ATTACHMENT_CONTENT = ATTACHMENT.field(MessageSchema.FIELD_CONTENT);
+    private static final Field ADDRESS_NAME = field(MessageSchema.ADDRESS, MessageSchema.FIELD_NAME);
+    private static final Field ADDRESS_ADDRESS = field(MessageSchema.ADDRESS, MessageSchema.FIELD_ADDRESS);
+    private static final Field HEADER_NAME = field(MessageSchema.HEADER, MessageSchema.FIELD_NAME);
+    private static final Field HEADER_VALUE = field(MessageSchema.HEADER, MessageSchema.FIELD_VALUE);
+    private static final Field ATTACHMENT_FILENAME = field(MessageSchema.ATTACHMENT, MessageSchema.FIELD_FILENAME);
+    private static final Field ATTACHMENT_CONTENT_TYPE = field(MessageSchema.ATTACHMENT, MessageSchema.FIELD_CONTENT_TYPE);
+    private static final Field ATTACHMENT_DISPOSITION = field(MessageSchema.ATTACHMENT, MessageSchema.FIELD_DISPOSITION);
+    private static final Field ATTACHMENT_CONTENT_ID = field(MessageSchema.ATTACHMENT, MessageSchema.FIELD_CONTENT_ID);
+    private static final Field ATTACHMENT_SIZE = field(MessageSchema.ATTACHMENT, MessageSchema.FIELD_SIZE);
+    private static final Field ATTACHMENT_CONTENT = field(MessageSchema.ATTACHMENT, MessageSchema.FIELD_CONTENT);
+    private static final Field MAILBOX = field(MessageSchema.VALUE, MessageSchema.FIELD_MAILBOX);
+    private static final Field UID = field(MessageSchema.VALUE, MessageSchema.FIELD_UID);
+    private static final Field SIZE = field(MessageSchema.VALUE, MessageSchema.FIELD_SIZE);
+    private static final Field MESSAGE_ID = field(MessageSchema.VALUE, MessageSchema.FIELD_MESSAGE_ID);
+    private static final Field SUBJECT = field(MessageSchema.VALUE, MessageSchema.FIELD_SUBJECT);
+    private static final Field FROM = field(MessageSchema.VALUE, MessageSchema.FIELD_FROM);
+    private static final Field SENDER = field(MessageSchema.VALUE, MessageSchema.FIELD_SENDER);
+    private static final Field REPLY_TO = field(MessageSchema.VALUE, MessageSchema.FIELD_REPLY_TO);
+    private static final Field TO = field(MessageSchema.VALUE, MessageSchema.FIELD_TO);
+    private static final Field CC = field(MessageSchema.VALUE, MessageSchema.FIELD_CC);
+    private static final Field BCC = field(MessageSchema.VALUE, MessageSchema.FIELD_BCC);
+    private static final Field DATE = field(MessageSchema.VALUE, MessageSchema.FIELD_DATE);
+    private static final Field HEADERS = field(MessageSchema.VALUE, MessageSchema.FIELD_HEADERS);
+    private static final Field TEXT = field(MessageSchema.VALUE, MessageSchema.FIELD_TEXT);
+    private static final Field HTML = field(MessageSchema.VALUE, MessageSchema.FIELD_HTML);
+    private static final Field ATTACHMENTS = field(MessageSchema.VALUE, MessageSchema.FIELD_ATTACHMENTS);
+    private static final Field RAW = field(MessageSchema.VALUE, MessageSchema.FIELD_RAW);
+    private static final Field TRUNCATED = field(MessageSchema.VALUE, MessageSchema.FIELD_TRUNCATED);
+    private static final Field PARSE_ERROR = field(MessageSchema.VALUE, MessageSchema.FIELD_PARSE_ERROR);
 
     private final AttachmentMode attachments;
     private final boolean includeRaw;
@@ -85,19 +77,19 @@ public final class MessageMapper {
      * Maps a full message.
      *
      * @param raw       {@code raw[0..length)} holds the message as RETR delivered it (dot-stuffing
-     *                  undone, CRLF line ends)
+     *                  undone, CRLF line ends); not kept after the call
      * @param size      octets RETR delivered; more than {@code length} when truncated
      * @param truncated the bytes were cut by the caller (oversize policy {@code truncate}): the
      *                  record gets {@code truncated=true} and no attachment content, and a
-     *                  multipart or encoding left unfinished by the cut is not a parse error
+     *                  multipart or base64 left unfinished by the cut is not a parse error
      */
     public Struct map(String mailbox, String uid, byte[] raw, int length, long size, boolean truncated) {
         Values values = new Values(mailbox, uid, raw, length, size, truncated);
         try {
-            MimeMessage message = new MimeMessage(SESSION, new SharedBytes(raw, 0, length));
-            readHeaders(message, values);
-            readBody(message, values);
-        } catch (MessagingException | RuntimeException e) {
+            HeaderBlock headers = readHeaders(values);
+            readBody(headers, values);
+        } catch (RuntimeException e) {
+            // A bug met by odd input: the record still carries the message, and names the failure.
             values.problems.add("unparseable message: " + describe(e));
         }
         return values.toStruct();
@@ -105,7 +97,7 @@ public final class MessageMapper {
 
     /**
      * Maps only the header section (oversize policy {@code skip}): text and html are null,
-     * attachments empty, {@code truncated=true}; {@code raw}, when set, holds the header bytes.
+     * attachments empty, {@code truncated=true}; {@code raw}, when set, holds these header bytes.
      *
      * @param headerBytes {@code headerBytes[0..length)} holds the header section, e.g. from TOP n 0
      * @param size        the message size from LIST or RETR
@@ -113,14 +105,18 @@ public final class MessageMapper {
     public Struct mapHeadersOnly(String mailbox, String uid, byte[] headerBytes, int length, long size) {
         Values values = new Values(mailbox, uid, headerBytes, length, size, true);
         try {
-            readHeaders(new MimeMessage(SESSION, new SharedBytes(headerBytes, 0, length)), values);
-        } catch (MessagingException | RuntimeException e) {
+            readHeaders(values);
+        } catch (RuntimeException e) {
             values.problems.add("unparseable message: " + describe(e));
         }
         return values.toStruct();
     }
 
-    private static void readHeaders(MimeMessage message, Values values) throws MessagingException {
+    private static HeaderBlock readHeaders(Values values) {
+        HeaderBlock block = HeaderBlock.parse(values.raw, 0, values.length);
+        if (block.problem() != null) {
+            values.problems.add(block.problem());
+        }
         String from = null;
         String sender = null;
         String replyTo = null;
@@ -128,20 +124,12 @@ public final class MessageMapper {
         String cc = null;
         String bcc = null;
         String date = null;
-        Enumeration<String> lines = message.getAllHeaderLines();
-        while (lines.hasMoreElements()) {
-            String line = lines.nextElement();
-            int colon = line.indexOf(':');
-            if (colon <= 0) {
-                // Not a header; Angus keeps reading headers after it, and so do we.
-                values.problems.add("header line without colon");
-                continue;
-            }
-            String name = line.substring(0, colon).strip();
-            String raw = HeaderValues.unfold(line, colon + 1);
+        for (HeaderBlock.Field field : block.fields()) {
+            String name = field.name();
+            String raw = field.value();
             String decoded = HeaderValues.decode(raw);
-            values.headers.add(new Struct(HEADER).put(HEADER_NAME, name).put(HEADER_VALUE, decoded));
-            // The first occurrence of each header counts, as in Python's msg[name].
+            values.headers.add(new Struct(MessageSchema.HEADER).put(HEADER_NAME, name).put(HEADER_VALUE, decoded));
+            // The first occurrence of each header counts, as in CPython's msg[name].
             if (name.equalsIgnoreCase("Subject")) {
                 values.subject = values.subject == null ? decoded : values.subject;
             } else if (name.equalsIgnoreCase("Message-ID")) {
@@ -172,11 +160,12 @@ public final class MessageMapper {
         values.to = addresses(to);
         values.cc = addresses(cc);
         values.bcc = addresses(bcc);
+        return block;
     }
 
-    private void readBody(MimeMessage message, Values values) throws MessagingException {
-        MimeBody body = new MimeBody(message, values.length, values.truncated, values.problems);
-        body.walk();
+    private void readBody(HeaderBlock headers, Values values) {
+        MimeBody body = new MimeBody(values.raw, values.length, values.truncated, values.problems);
+        body.walk(headers);
         if (body.text() != null) {
             values.text = body.decodeText(body.text());
         }
@@ -192,12 +181,10 @@ public final class MessageMapper {
         }
     }
 
-    private static Struct attachment(MimeBody body, MimeBody.Leaf leaf, boolean withContent)
-            throws MessagingException {
+    private static Struct attachment(MimeBody body, MimeBody.Leaf leaf, boolean withContent) {
         MimeBody.Content content = body.decode(leaf, withContent);
-        String contentId = leaf.part.getHeader("Content-ID", null);
-        contentId = contentId == null ? null : HeaderValues.unfold(contentId, 0);
-        return new Struct(ATTACHMENT)
+        String contentId = leaf.headers.first("Content-ID");
+        return new Struct(MessageSchema.ATTACHMENT)
                 .put(ATTACHMENT_FILENAME, MimeBody.fileName(leaf))
                 .put(ATTACHMENT_CONTENT_TYPE, leaf.contentType)
                 .put(ATTACHMENT_DISPOSITION, leaf.disposition)
@@ -230,22 +217,47 @@ public final class MessageMapper {
             }
         } catch (AddressException e) {
             result.clear();
-            result.add(new Struct(ADDRESS).put(ADDRESS_ADDRESS, HeaderValues.decode(header)));
+            result.add(new Struct(MessageSchema.ADDRESS).put(ADDRESS_ADDRESS, HeaderValues.decode(header)));
         }
         return result;
     }
 
     private static void addAddress(List<Struct> result, InternetAddress address) {
-        String name = address.getPersonal();
-        if (name != null && name.contains("=?")) {
-            name = HeaderValues.decode(name); // words Angus's strict decoding left encoded
-        }
-        name = name == null || name.isBlank() ? null : name.strip();
         String email = address.getAddress();
         email = email == null || email.isBlank() ? null : email.strip();
+        String name = displayName(address);
         if (name != null || email != null) {
-            result.add(new Struct(ADDRESS).put(ADDRESS_NAME, name).put(ADDRESS_ADDRESS, email));
+            result.add(new Struct(MessageSchema.ADDRESS).put(ADDRESS_NAME, name).put(ADDRESS_ADDRESS, email));
         }
+    }
+
+    /**
+     * The display name, RFC 2047 decoded by {@link HeaderValues}. {@code getPersonal()} is
+     * avoided: it decodes through {@code MimeUtility.decodeText}, which looks up a
+     * StreamProvider through ServiceLoader on every encoded word (jakartaee/mail-api#861). For a
+     * parsed address, {@code toString()} is the still-encoded name (quoted when needed), then
+     * {@code " <address>"}.
+     */
+    private static String displayName(InternetAddress address) {
+        String written = address.toString();
+        String suffix = " <" + (address.getAddress() == null ? "" : address.getAddress()) + ">";
+        if (!written.endsWith(suffix) || written.length() == suffix.length()) {
+            return null;
+        }
+        String phrase = written.substring(0, written.length() - suffix.length()).strip();
+        if (phrase.length() >= 2 && phrase.charAt(0) == '"' && phrase.charAt(phrase.length() - 1) == '"') {
+            StringBuilder unquoted = new StringBuilder(phrase.length());
+            for (int i = 1; i < phrase.length() - 1; i++) {
+                char c = phrase.charAt(i);
+                if (c == '\\' && i + 1 < phrase.length() - 1) {
+                    c = phrase.charAt(++i);
+                }
+                unquoted.append(c);
+            }
+            phrase = unquoted.toString();
+        }
+        String name = HeaderValues.decode(phrase).strip();
+        return name.isEmpty() ? null : name;
     }
 
     private static String describe(Exception e) {
@@ -253,6 +265,10 @@ public final class MessageMapper {
         String reason = message == null ? e.getClass().getSimpleName()
                 : e.getClass().getSimpleName() + ": " + message;
         return reason.length() > MAX_REASON_LENGTH ? reason.substring(0, MAX_REASON_LENGTH) : reason;
+    }
+
+    private static Field field(Schema schema, String name) {
+        return schema.field(name);
     }
 
     /** The field values of one record while it is being built. */
@@ -290,26 +306,26 @@ public final class MessageMapper {
 
         Struct toStruct() {
             String parseError = problems.summary();
-            return new Struct(VALUE)
-                    .put(MessageSchema.FIELD_MAILBOX, mailbox)
-                    .put(MessageSchema.FIELD_UID, uid)
-                    .put(MessageSchema.FIELD_SIZE, size)
-                    .put(MessageSchema.FIELD_MESSAGE_ID, messageId)
-                    .put(MessageSchema.FIELD_SUBJECT, subject)
-                    .put(MessageSchema.FIELD_FROM, from)
-                    .put(MessageSchema.FIELD_SENDER, sender)
-                    .put(MessageSchema.FIELD_REPLY_TO, replyTo)
-                    .put(MessageSchema.FIELD_TO, to)
-                    .put(MessageSchema.FIELD_CC, cc)
-                    .put(MessageSchema.FIELD_BCC, bcc)
-                    .put(MessageSchema.FIELD_DATE, date)
-                    .put(MessageSchema.FIELD_HEADERS, headers)
-                    .put(MessageSchema.FIELD_TEXT, text)
-                    .put(MessageSchema.FIELD_HTML, html)
-                    .put(MessageSchema.FIELD_ATTACHMENTS, attachments)
-                    .put(MessageSchema.FIELD_RAW, includeRaw || parseError != null ? Arrays.copyOf(raw, length) : null)
-                    .put(MessageSchema.FIELD_TRUNCATED, truncated)
-                    .put(MessageSchema.FIELD_PARSE_ERROR, parseError);
+            return new Struct(MessageSchema.VALUE)
+                    .put(MAILBOX, mailbox)
+                    .put(UID, uid)
+                    .put(SIZE, size)
+                    .put(MESSAGE_ID, messageId)
+                    .put(SUBJECT, subject)
+                    .put(FROM, from)
+                    .put(SENDER, sender)
+                    .put(REPLY_TO, replyTo)
+                    .put(TO, to)
+                    .put(CC, cc)
+                    .put(BCC, bcc)
+                    .put(DATE, date)
+                    .put(HEADERS, headers)
+                    .put(TEXT, text)
+                    .put(HTML, html)
+                    .put(ATTACHMENTS, attachments)
+                    .put(RAW, includeRaw || parseError != null ? Arrays.copyOf(raw, length) : null)
+                    .put(TRUNCATED, truncated)
+                    .put(PARSE_ERROR, parseError);
         }
     }
 }

@@ -144,15 +144,14 @@ final class MimeBody {
             if (depth >= MAX_DEPTH) {
                 problems.add("MIME nesting deeper than " + MAX_DEPTH + " levels");
             } else {
-                List<HeaderBlock> parts = new ArrayList<>();
-                List<int[]> windows = new ArrayList<>();
-                if (split(contentTypeHeader, start, end, parts, windows)) {
+                List<Part> parts = new ArrayList<>();
+                if (split(contentTypeHeader, start, end, parts)) {
                     boolean related = type.equals("multipart/related");
                     int root = related ? relatedRoot(parts, MimeParameters.get(contentTypeHeader, "start")) : -1;
                     String childDefault = type.equals("multipart/digest") ? "message/rfc822" : TEXT_PLAIN;
                     for (int i = 0; i < parts.size(); i++) {
-                        HeaderBlock part = parts.get(i);
-                        walk(part, part.bodyStart(), windows.get(i)[1], childDefault,
+                        Part part = parts.get(i);
+                        walk(part.headers(), part.headers().bodyStart(), part.end(), childDefault,
                                 candidate && (!related || i == root), depth + 1);
                     }
                     return;
@@ -170,11 +169,15 @@ final class MimeBody {
         }
     }
 
+    /** A subpart of a multipart: its header section, and where its body ends. */
+    private record Part(HeaderBlock headers, int end) {
+    }
+
     /**
-     * Splits the multipart body {@code buf[start..end)} into its parts (their header sections
-     * and windows); false when it cannot be split, so it stays one leaf.
+     * Splits the multipart body {@code buf[start..end)} into its parts; false when it cannot be
+     * split, so it stays one leaf.
      */
-    private boolean split(String contentTypeHeader, int start, int end, List<HeaderBlock> parts, List<int[]> windows) {
+    private boolean split(String contentTypeHeader, int start, int end, List<Part> parts) {
         boolean atCut = truncated && end >= messageEnd;
         String boundary = MimeParameters.get(contentTypeHeader, "boundary");
         byte[] delimiter;
@@ -193,7 +196,7 @@ final class MimeBody {
             int kind = delimiterKind(pos, lineEnd, delimiter);
             if (kind != NOT_DELIMITER) {
                 if (partStart >= 0) {
-                    addPart(partStart, contentEnd(partStart, pos), parts, windows);
+                    addPart(partStart, contentEnd(partStart, pos), parts);
                 }
                 if (kind == CLOSE_DELIMITER) {
                     closed = true;
@@ -210,7 +213,7 @@ final class MimeBody {
             return false;
         }
         if (!closed) {
-            addPart(partStart, end, parts, windows);
+            addPart(partStart, end, parts);
             if (!atCut) {
                 problems.add("multipart boundary never closes");
             }
@@ -218,13 +221,12 @@ final class MimeBody {
         return true;
     }
 
-    private void addPart(int from, int to, List<HeaderBlock> parts, List<int[]> windows) {
+    private void addPart(int from, int to, List<Part> parts) {
         HeaderBlock headers = HeaderBlock.parse(buf, from, to);
         if (headers.problem() != null) {
             problems.add(headers.problem());
         }
-        parts.add(headers);
-        windows.add(new int[] {from, to});
+        parts.add(new Part(headers, to));
     }
 
     /** The line break before a delimiter line belongs to the delimiter (RFC 2046 5.1.1). */
@@ -293,13 +295,13 @@ final class MimeBody {
     }
 
     /** CPython compares the Content-ID header with the start parameter as strings. */
-    private static int relatedRoot(List<HeaderBlock> parts, String start) {
+    private static int relatedRoot(List<Part> parts, String start) {
         if (start == null || start.isBlank()) {
             return 0;
         }
         String wanted = start.trim();
         for (int i = 0; i < parts.size(); i++) {
-            String id = parts.get(i).first("Content-ID");
+            String id = parts.get(i).headers().first("Content-ID");
             if (wanted.equals(id)) {
                 return i;
             }

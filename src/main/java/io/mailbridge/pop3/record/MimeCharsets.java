@@ -52,35 +52,6 @@ final class MimeCharsets {
         }
     }
 
-    /**
-     * Angus reads header lines byte-for-char (ISO-8859-1), so raw 8-bit header text (RFC 6532
-     * UTF-8, or a legacy 8-bit charset) arrives as one char per byte. Re-read it as UTF-8 when
-     * it is valid UTF-8; otherwise keep the ISO-8859-1 reading.
-     */
-    static String repair8bit(String latin1) {
-        boolean high = false;
-        for (int i = 0; i < latin1.length(); i++) {
-            char c = latin1.charAt(i);
-            if (c > 0xFF) {
-                return latin1; // already decoded (a JVM-wide mail.mime.allowutf8=true)
-            }
-            high |= c >= 0x80;
-        }
-        if (!high) {
-            return latin1;
-        }
-        byte[] bytes = latin1.getBytes(StandardCharsets.ISO_8859_1);
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            return latin1;
-        }
-    }
-
     private static boolean isAscii(byte[] bytes, int offset, int length) {
         for (int i = offset, end = offset + length; i < end; i++) {
             if (bytes[i] < 0) {

@@ -100,4 +100,30 @@ class MailboxStateTest {
         // "c" was acknowledged after the last committed record: its ack is unknown, so it is published again
         assertArrayEquals(new int[]{3, 4}, state.select(uids("k", "a", "b", "c", "n"), 10).indexes());
     }
+
+    @Test
+    void rebuiltUidlIndexFailsByDefaultAboveThreshold() {
+        UidlOffset committed = new UidlOffset("c", List.of("b", "a"), List.of(), List.of());
+        MailboxState state = new MailboxState(false, StartFrom.EARLIEST, UidlMismatchPolicy.FAIL, 2, committed);
+        MailboxState.Selection s = state.select(uids("x", "y", "z"), 10);
+        assertEquals(0, s.indexes().length);
+        assertNotNull(s.mismatch());
+        assertTrue(s.mismatch().contains("rebuilt"), s.mismatch());
+    }
+
+    @Test
+    void smallUnanchoredListingIsNewMailNotAMismatch() {
+        UidlOffset committed = new UidlOffset("c", List.of("b", "a"), List.of(), List.of());
+        MailboxState state = new MailboxState(false, StartFrom.EARLIEST, UidlMismatchPolicy.FAIL, 2, committed);
+        MailboxState.Selection s = state.select(uids("x", "y"), 10);
+        assertArrayEquals(new int[]{0, 1}, s.indexes());
+    }
+
+    @Test
+    void latestMismatchPolicyTreatsListingAsSeen() {
+        UidlOffset committed = new UidlOffset("c", List.of("b", "a"), List.of(), List.of());
+        MailboxState state = new MailboxState(false, StartFrom.EARLIEST, UidlMismatchPolicy.LATEST, 2, committed);
+        assertEquals(0, state.select(uids("x", "y", "z"), 10).indexes().length);
+        assertArrayEquals(new int[]{3}, state.select(uids("x", "y", "z", "new"), 10).indexes());
+    }
 }
