@@ -159,7 +159,8 @@ public final class MailboxPoller {
         } else {
             delay = transientBackoff.next();
             if (failure.getCause() instanceof Pop3Exception p && "LOGIN-DELAY".equals(p.responseCode())) {
-                delay = Math.max(delay, Math.max(minLoginIntervalMs, DEFAULT_LOGIN_DELAY_MS));
+                // the server's advertised LOGIN-DELAY when known, else a conservative minute
+                delay = Math.max(delay, minLoginIntervalMs > 0 ? minLoginIntervalMs : DEFAULT_LOGIN_DELAY_MS);
             }
             log.warn("Mailbox {}: attempt {} failed, retrying in {} ms: {}", mailbox.id(), transientBackoff.failures(),
                     delay, failure.getMessage());

@@ -7,8 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.nio.charset.StandardCharsets;
-
 class HeaderValuesTest {
 
     @ParameterizedTest(name = "[{index}] {0}")
@@ -47,20 +45,5 @@ class HeaderValuesTest {
     void plainTextIsReturnedAsIs() {
         String plain = "Just a subject";
         assertSame(plain, HeaderValues.decode(plain));
-    }
-
-    @Test
-    void unfoldsAndTrims() {
-        assertEquals("a long subject folded twice",
-                HeaderValues.unfold("Subject:  a long subject\r\n folded\r\n twice \r\n", 8));
-        assertEquals("", HeaderValues.unfold("X-Empty:", 8));
-    }
-
-    @Test
-    void repairsRawUtf8AndKeepsRawLatin1() {
-        String utf8AsLatin1 = new String("Grüße".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
-        assertEquals("Grüße", HeaderValues.unfold("X: " + utf8AsLatin1, 2));
-        String latin1 = new String("Grüße".getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.ISO_8859_1);
-        assertEquals("Grüße", HeaderValues.unfold("X: " + latin1, 2));
     }
 }

@@ -75,6 +75,16 @@ public final class WorkerProcess implements AutoCloseable {
 
     public static WorkerProcess start(Path workDir, String bootstrapServers, Path pluginPath, String groupId)
             throws IOException, InterruptedException {
+        return start(workDir, bootstrapServers, pluginPath, groupId, Map.of(), List.of());
+    }
+
+    /**
+     * Like {@link #start(Path, String, Path, String)}, with extra worker properties (appended after the defaults,
+     * so they override them, e.g. {@code exactly.once.source.support=enabled}) and extra JVM options.
+     */
+    public static WorkerProcess start(Path workDir, String bootstrapServers, Path pluginPath, String groupId,
+                                      Map<String, String> extraWorkerProps, List<String> jvmOptions)
+            throws IOException, InterruptedException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -98,6 +108,11 @@ public final class WorkerProcess implements AutoCloseable {
                 "plugin.path=" + pluginPath.toAbsolutePath(),
                 "plugin.discovery=service_load",
                 ""));
+        StringBuilder extra = new StringBuilder();
+        for (Map.Entry<String, String> e : new java.util.TreeMap<>(extraWorkerProps).entrySet()) {
+            extra.append(e.getKey()).append('=').append(e.getValue()).append('\n');
+        }
+        Files.writeString(props, extra.toString(), java.nio.file.StandardOpenOption.APPEND);
         Path log4j = workDir.resolve("log4j2-worker.xml");
         Path log = workDir.resolve("worker-" + port + ".log");
         Files.writeString(log4j, "<Configuration status=\"WARN\"><Appenders><File name=\"f\" fileName=\"" + log
@@ -107,6 +122,7 @@ public final class WorkerProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
+        command.addAll(jvmOptions);
         command.add("-Dlog4j2.configurationFile=" + log4j.toAbsolutePath());
         command.add("-cp");
         command.add(workerClasspath());
@@ -189,6 +205,28 @@ public final class WorkerProcess implements AutoCloseable {
             Thread.sleep(250);
         }
         throw new AssertionError("Task of " + name + " not running: " + last + "; log: " + logTail());
+    }
+
+    /** The worker's log file (io.mailbridge at INFO, everything else at WARN). */
+    public Path logFile() {
+        return log;
+    }
+
+    /** The whole worker log, for assertions on what the connector logged. */
+    public String logText() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
     }
 
     /** SIGKILL: no shutdown hook, no final offset flush. */
