@@ -1,5 +1,6 @@
 package io.mailbridge.pop3.record;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,16 +25,26 @@ final class HeaderBlock {
 
     private final List<Field> fields;
     private final int bodyStart;
+    private final boolean complete;
     private final String problem;
 
-    private HeaderBlock(List<Field> fields, int bodyStart, String problem) {
+    private HeaderBlock(List<Field> fields, int bodyStart, boolean complete, String problem) {
         this.fields = fields;
         this.bodyStart = bodyStart;
+        this.complete = complete;
         this.problem = problem;
     }
 
     /** Parses the header section that starts at {@code from}; the body is what follows it up to {@code to}. */
     static HeaderBlock parse(byte[] buf, int from, int to) {
+        return parse(buf, from, to, false);
+    }
+
+    /**
+     * Like {@link #parse(byte[], int, int)}; with {@code cut}, the data was cut at {@code to}, so
+     * a last field without a line end is incomplete: it is dropped, and is no problem.
+     */
+    static HeaderBlock parse(byte[] buf, int from, int to, boolean cut) {
         List<Field> fields = new ArrayList<>(from == 0 ? 24 : 4);
         String problem = null;
         int firstBad = -1;
@@ -52,11 +63,15 @@ final class HeaderBlock {
                 fieldEnd = lineEnd(buf, next, to);
                 next = nextLine(buf, fieldEnd, to);
             }
+            if (cut && fieldEnd == to) {
+                break;
+            }
             String bad = null;
             int colon = indexOf(buf, (byte) ':', pos, lineEnd);
-            if (buf[pos] == ' ' || buf[pos] == '\t' || colon < 0) {
-                boolean unixFrom = pos == 0 && startsWith(buf, pos, lineEnd, "From ");
-                bad = unixFrom ? null : "header line without colon";
+            if (pos == 0 && startsWith(buf, pos, lineEnd, "From ")) {
+                bad = null; // the mbox separator line
+            } else if (buf[pos] == ' ' || buf[pos] == '\t' || colon < 0) {
+                bad = "header line without colon";
             } else {
                 int nameEnd = colon;
                 while (nameEnd > pos && (buf[nameEnd - 1] == ' ' || buf[nameEnd - 1] == '\t')) {
@@ -77,6 +92,7 @@ final class HeaderBlock {
             }
             pos = next;
         }
+        boolean complete = bodyStart >= 0;
         if (bodyStart < 0) {
             if (firstBad >= 0) {
                 bodyStart = firstBad;
@@ -85,7 +101,7 @@ final class HeaderBlock {
                 bodyStart = to;
             }
         }
-        return new HeaderBlock(fields, bodyStart, problem);
+        return new HeaderBlock(fields, bodyStart, complete, problem);
     }
 
     List<Field> fields() {
@@ -95,6 +111,11 @@ final class HeaderBlock {
     /** Index of the first body byte. */
     int bodyStart() {
         return bodyStart;
+    }
+
+    /** Whether an empty line ended the section. */
+    boolean complete() {
+        return complete;
     }
 
     /** Why some line was not a header field, or null. */
@@ -203,6 +224,6 @@ final class HeaderBlock {
     }
 
     private static String latin1(byte[] buf, int from, int to) {
-        return new String(buf, from, to - from, java.nio.charset.StandardCharsets.ISO_8859_1);
+        return new String(buf, from, to - from, StandardCharsets.ISO_8859_1);
     }
 }

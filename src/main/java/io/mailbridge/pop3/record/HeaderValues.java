@@ -17,6 +17,11 @@ final class HeaderValues {
 
     private static final int MAX_CHARSET_LENGTH = 64;
 
+    // What Word.parse found.
+    private static final int WORD = 0;
+    private static final int MALFORMED = 1;
+    private static final int NO_END = 2;
+
     private HeaderValues() {
     }
 
@@ -31,7 +36,11 @@ final class HeaderValues {
         int plainFrom = 0; // value[plainFrom..) is neither in out nor in the run
         Word word = new Word();
         while (next >= 0) {
-            if (!word.parse(value, next)) {
+            int parsed = word.parse(value, next);
+            if (parsed == NO_END) {
+                break; // no "?=" anywhere after this: no later word can be complete either
+            }
+            if (parsed == MALFORMED) {
                 next = value.indexOf("=?", next + 2);
                 continue;
             }
@@ -75,33 +84,35 @@ final class HeaderValues {
         int textEnd;
         int end;
 
-        boolean parse(String s, int start) {
+        /** WORD when a well-formed word starts there; the searches stay linear on hostile input. */
+        int parse(String s, int start) {
             int charsetStart = start + 2;
-            int q1 = s.indexOf('?', charsetStart);
-            if (q1 <= charsetStart || q1 - charsetStart > MAX_CHARSET_LENGTH
-                    || q1 + 2 >= s.length() || s.charAt(q1 + 2) != '?') {
-                return false;
-            }
-            for (int i = charsetStart; i < q1; i++) {
-                char c = s.charAt(i);
+            int limit = Math.min(s.length(), charsetStart + MAX_CHARSET_LENGTH + 1);
+            int q1 = charsetStart;
+            while (q1 < limit && s.charAt(q1) != '?') {
+                char c = s.charAt(q1);
                 if (c <= ' ' || c == '=' || c >= 0x7F) {
-                    return false;
+                    return MALFORMED;
                 }
+                q1++;
+            }
+            if (q1 == charsetStart || q1 >= limit || q1 + 2 >= s.length() || s.charAt(q1 + 2) != '?') {
+                return MALFORMED;
             }
             char encoding = s.charAt(q1 + 1);
             base64 = encoding == 'B' || encoding == 'b';
             if (!base64 && encoding != 'Q' && encoding != 'q') {
-                return false;
+                return MALFORMED;
             }
             textStart = q1 + 3;
             textEnd = s.indexOf("?=", textStart);
             if (textEnd < 0) {
-                return false;
+                return NO_END;
             }
             end = textEnd + 2;
             int star = s.indexOf('*', charsetStart); // RFC 2231 language suffix: UTF-8*en
             charset = s.substring(charsetStart, star >= 0 && star < q1 ? star : q1);
-            return true;
+            return WORD;
         }
     }
 

@@ -21,7 +21,8 @@ import java.util.Objects;
  * line that is not a header) is decoded as leniently as possible and named in
  * {@code parse_error}, and the record then carries {@code raw}, so no message is lost.
  * Exceptions are thrown only for programming errors (null arguments, a length outside the
- * buffer).
+ * buffer). With {@link AttachmentMode#NONE} attachment content is never decoded, so an encoding
+ * error inside an attachment is not reported in that mode.
  *
  * <p>Instances are immutable and thread-safe. The mapper keeps no reference to the caller's
  * buffer: the record owns copies of everything, so the buffer may be reused at once.
@@ -65,6 +66,18 @@ public final class MessageMapper {
     private static final Field TRUNCATED = field(MessageSchema.VALUE, MessageSchema.FIELD_TRUNCATED);
     private static final Field PARSE_ERROR = field(MessageSchema.VALUE, MessageSchema.FIELD_PARSE_ERROR);
 
+    // Which record field a header feeds, see kind().
+    private static final int OTHER_HEADER = 0;
+    private static final int SUBJECT_HEADER = 1;
+    private static final int MESSAGE_ID_HEADER = 2;
+    private static final int DATE_HEADER = 3;
+    private static final int FROM_HEADER = 4;
+    private static final int SENDER_HEADER = 5;
+    private static final int REPLY_TO_HEADER = 6;
+    private static final int TO_HEADER = 7;
+    private static final int CC_HEADER = 8;
+    private static final int BCC_HEADER = 9;
+
     private final AttachmentMode attachments;
     private final boolean includeRaw;
 
@@ -86,7 +99,7 @@ public final class MessageMapper {
     public Struct map(String mailbox, String uid, byte[] raw, int length, long size, boolean truncated) {
         Values values = new Values(mailbox, uid, raw, length, size, truncated);
         try {
-            HeaderBlock headers = readHeaders(values);
+            HeaderBlock headers = readHeaders(values, truncated);
             readBody(headers, values);
         } catch (RuntimeException e) {
             // A bug met by odd input: the record still carries the message, and names the failure.
@@ -105,15 +118,15 @@ public final class MessageMapper {
     public Struct mapHeadersOnly(String mailbox, String uid, byte[] headerBytes, int length, long size) {
         Values values = new Values(mailbox, uid, headerBytes, length, size, true);
         try {
-            readHeaders(values);
+            readHeaders(values, false);
         } catch (RuntimeException e) {
             values.problems.add("unparseable message: " + describe(e));
         }
         return values.toStruct();
     }
 
-    private static HeaderBlock readHeaders(Values values) {
-        HeaderBlock block = HeaderBlock.parse(values.raw, 0, values.length);
+    private static HeaderBlock readHeaders(Values values, boolean cut) {
+        HeaderBlock block = HeaderBlock.parse(values.raw, 0, values.length, cut);
         if (block.problem() != null) {
             values.problems.add(block.problem());
         }
@@ -130,24 +143,19 @@ public final class MessageMapper {
             String decoded = HeaderValues.decode(raw);
             values.headers.add(new Struct(MessageSchema.HEADER).put(HEADER_NAME, name).put(HEADER_VALUE, decoded));
             // The first occurrence of each header counts, as in CPython's msg[name].
-            if (name.equalsIgnoreCase("Subject")) {
-                values.subject = values.subject == null ? decoded : values.subject;
-            } else if (name.equalsIgnoreCase("Message-ID")) {
-                values.messageId = values.messageId == null ? raw : values.messageId;
-            } else if (name.equalsIgnoreCase("Date")) {
-                date = date == null ? raw : date;
-            } else if (name.equalsIgnoreCase("From")) {
-                from = from == null ? raw : from;
-            } else if (name.equalsIgnoreCase("Sender")) {
-                sender = sender == null ? raw : sender;
-            } else if (name.equalsIgnoreCase("Reply-To")) {
-                replyTo = replyTo == null ? raw : replyTo;
-            } else if (name.equalsIgnoreCase("To")) {
-                to = to == null ? raw : to;
-            } else if (name.equalsIgnoreCase("Cc")) {
-                cc = cc == null ? raw : cc;
-            } else if (name.equalsIgnoreCase("Bcc")) {
-                bcc = bcc == null ? raw : bcc;
+            switch (kind(name)) {
+                case SUBJECT_HEADER -> values.subject = values.subject == null ? decoded : values.subject;
+                case MESSAGE_ID_HEADER -> values.messageId = values.messageId == null ? raw : values.messageId;
+                case DATE_HEADER -> date = date == null ? raw : date;
+                case FROM_HEADER -> from = from == null ? raw : from;
+                case SENDER_HEADER -> sender = sender == null ? raw : sender;
+                case REPLY_TO_HEADER -> replyTo = replyTo == null ? raw : replyTo;
+                case TO_HEADER -> to = to == null ? raw : to;
+                case CC_HEADER -> cc = cc == null ? raw : cc;
+                case BCC_HEADER -> bcc = bcc == null ? raw : bcc;
+                default -> {
+                    // a header that only goes to the headers array
+                }
             }
         }
         if (values.messageId != null && values.messageId.isEmpty()) {
@@ -161,6 +169,21 @@ public final class MessageMapper {
         values.cc = addresses(cc);
         values.bcc = addresses(bcc);
         return block;
+    }
+
+    /** Which record field a header feeds; the length test spares most name comparisons. */
+    private static int kind(String name) {
+        return switch (name.length()) {
+            case 2 -> name.equalsIgnoreCase("To") ? TO_HEADER : name.equalsIgnoreCase("Cc") ? CC_HEADER : OTHER_HEADER;
+            case 3 -> name.equalsIgnoreCase("Bcc") ? BCC_HEADER : OTHER_HEADER;
+            case 4 -> name.equalsIgnoreCase("From") ? FROM_HEADER
+                    : name.equalsIgnoreCase("Date") ? DATE_HEADER : OTHER_HEADER;
+            case 6 -> name.equalsIgnoreCase("Sender") ? SENDER_HEADER : OTHER_HEADER;
+            case 7 -> name.equalsIgnoreCase("Subject") ? SUBJECT_HEADER : OTHER_HEADER;
+            case 8 -> name.equalsIgnoreCase("Reply-To") ? REPLY_TO_HEADER : OTHER_HEADER;
+            case 10 -> name.equalsIgnoreCase("Message-ID") ? MESSAGE_ID_HEADER : OTHER_HEADER;
+            default -> OTHER_HEADER;
+        };
     }
 
     private void readBody(HeaderBlock headers, Values values) {

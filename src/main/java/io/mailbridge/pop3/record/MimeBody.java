@@ -48,6 +48,11 @@ final class MimeBody {
     private static final String TEXT_PLAIN = "text/plain";
     private static final String TEXT_HTML = "text/html";
 
+    // What delimiterKind found.
+    private static final int NOT_DELIMITER = 0;
+    private static final int DELIMITER = 1;
+    private static final int CLOSE_DELIMITER = 2;
+
     private final byte[] buf;
     private final int messageEnd;
     private final boolean truncated;
@@ -213,16 +218,25 @@ final class MimeBody {
             return false;
         }
         if (!closed) {
-            addPart(partStart, end, parts);
             if (!atCut) {
                 problems.add("multipart boundary never closes");
+                addPart(partStart, end, parts);
+            } else {
+                // Like Angus, a part cut inside its header section is dropped.
+                HeaderBlock headers = HeaderBlock.parse(buf, partStart, end, true);
+                if (headers.complete()) {
+                    addPart(headers, end, parts);
+                }
             }
         }
         return true;
     }
 
     private void addPart(int from, int to, List<Part> parts) {
-        HeaderBlock headers = HeaderBlock.parse(buf, from, to);
+        addPart(HeaderBlock.parse(buf, from, to), to, parts);
+    }
+
+    private void addPart(HeaderBlock headers, int to, List<Part> parts) {
         if (headers.problem() != null) {
             problems.add(headers.problem());
         }
@@ -240,10 +254,6 @@ final class MimeBody {
         }
         return end;
     }
-
-    private static final int NOT_DELIMITER = 0;
-    private static final int DELIMITER = 1;
-    private static final int CLOSE_DELIMITER = 2;
 
     /**
      * A delimiter line is "--boundary" then white space; a close delimiter has "--" after the

@@ -55,6 +55,29 @@ final class TransferDecoder {
         int got = 0;       // characters in the current group of four
         int padNeeded = 0; // '=' still expected after a padded group
         for (int i = from; i < to; i++) {
+            if (got == 0 && padNeeded == 0) {
+                // Fast path: whole groups of four alphabet characters, until a line end or padding.
+                while (i + 4 <= to) {
+                    int a = BASE64[in[i] & 0xFF];
+                    int b = BASE64[in[i + 1] & 0xFF];
+                    int c = BASE64[in[i + 2] & 0xFF];
+                    int d = BASE64[in[i + 3] & 0xFF];
+                    if ((a | b | c | d) < 0) {
+                        break;
+                    }
+                    if (out != null) {
+                        int group = a << 18 | b << 12 | c << 6 | d;
+                        out[n] = (byte) (group >> 16);
+                        out[n + 1] = (byte) (group >> 8);
+                        out[n + 2] = (byte) group;
+                    }
+                    n += 3;
+                    i += 4;
+                }
+                if (i >= to) {
+                    break;
+                }
+            }
             int c = in[i] & 0xFF;
             if (c == '=') {
                 if (padNeeded > 0) {
@@ -120,53 +143,75 @@ final class TransferDecoder {
     /**
      * Decodes quoted-printable {@code in[from..to)} into {@code out} (null: count only; else at
      * least {@code to - from} bytes) and returns the decoded length. Soft line breaks (also with
-     * white space between '=' and the line end) vanish, white space at a line end is dropped as
-     * transport padding, and line breaks stay as written.
+     * white space between '=' and the line end) vanish, white space written at a line end is
+     * dropped as transport padding (an encoded {@code =20} stays), line breaks stay as written.
      */
     int quotedPrintable(byte[] in, int from, int to, byte[] out) {
         int n = 0;
-        for (int i = from; i < to; i++) {
-            byte c = in[i];
-            if (c == '=') {
-                int hi = i + 2 < to ? hexValue(in[i + 1]) : -1;
-                int lo = hi >= 0 ? hexValue(in[i + 2]) : -1;
-                if (lo >= 0) {
-                    if (out != null) {
-                        out[n] = (byte) (hi << 4 | lo);
-                    }
-                    n++;
-                    i += 2;
-                    continue;
+        int keep = 0; // output length without the raw white space at the end of the current line
+        int i = from;
+        while (i < to) {
+            // Ordinary bytes are copied in runs; only '=' and line ends need a closer look.
+            int run = i;
+            byte c = 0;
+            while (i < to && (c = in[i]) != '=' && c != '\r' && c != '\n') {
+                i++;
+            }
+            if (i > run) {
+                if (out != null) {
+                    System.arraycopy(in, run, out, n, i - run);
                 }
-                int j = i + 1;
-                while (j < to && (in[j] == ' ' || in[j] == '\t')) {
-                    j++;
+                n += i - run;
+                int last = i;
+                while (last > run && (in[last - 1] == ' ' || in[last - 1] == '\t')) {
+                    last--;
                 }
-                if (j == to) {
-                    break; // '=' at the very end: a soft break with nothing after it
+                if (last > run) {
+                    keep = n - (i - last);
                 }
-                if (in[j] == '\r' || in[j] == '\n') {
-                    i = HeaderBlock.nextLine(in, j, to) - 1;
-                    continue;
+            }
+            if (i == to) {
+                n = keep;
+                break;
+            }
+            if (c != '=') {
+                n = keep;
+                int next = HeaderBlock.nextLine(in, i, to);
+                if (out != null) {
+                    System.arraycopy(in, i, out, n, next - i);
                 }
-            } else if (c == ' ' || c == '\t') {
-                int j = i + 1;
-                while (j < to && (in[j] == ' ' || in[j] == '\t')) {
-                    j++;
+                n += next - i;
+                keep = n;
+                i = next;
+                continue;
+            }
+            int hi = i + 2 < to ? hexValue(in[i + 1]) : -1;
+            int lo = hi >= 0 ? hexValue(in[i + 2]) : -1;
+            if (lo >= 0) {
+                if (out != null) {
+                    out[n] = (byte) (hi << 4 | lo);
                 }
-                if (j < to && in[j] != '\r' && in[j] != '\n') {
-                    if (out != null) {
-                        System.arraycopy(in, i, out, n, j - i);
-                    }
-                    n += j - i;
-                }
-                i = j - 1;
+                keep = ++n;
+                i += 3;
+                continue;
+            }
+            int j = i + 1;
+            while (j < to && (in[j] == ' ' || in[j] == '\t')) {
+                j++;
+            }
+            keep = n; // white space before a soft break is content
+            if (j == to) {
+                break; // '=' at the very end: a soft break with nothing after it
+            }
+            if (in[j] == '\r' || in[j] == '\n') {
+                i = HeaderBlock.nextLine(in, j, to);
                 continue;
             }
             if (out != null) {
-                out[n] = c;
+                out[n] = '='; // not an escape: the '=' stays
             }
-            n++;
+            keep = ++n;
+            i++;
         }
         return n;
     }

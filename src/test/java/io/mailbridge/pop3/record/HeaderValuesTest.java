@@ -2,10 +2,13 @@ package io.mailbridge.pop3.record;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.Duration;
 
 class HeaderValuesTest {
 
@@ -39,6 +42,18 @@ class HeaderValuesTest {
         // "ü" is C3 BC: the first word ends after C3, the second starts with BC.
         assertEquals("Grüße", HeaderValues.decode("=?UTF-8?B?R3LD?= =?UTF-8?B?vMOfZQ==?="));
         assertEquals("Grüße", HeaderValues.decode("=?UTF-8?Q?Gr=C3?=\t=?utf-8?Q?=BC=C3=9Fe?="));
+    }
+
+    @Test
+    void staysFastOnHostileHeaders() {
+        String manyStarts = "=?".repeat(300_000);
+        String manyOpenWords = "=?a?Q?x".repeat(100_000);
+        String longCharsets = ("=?" + "c".repeat(60)).repeat(10_000);
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+            assertEquals(manyStarts, HeaderValues.decode(manyStarts));
+            assertEquals(manyOpenWords, HeaderValues.decode(manyOpenWords));
+            assertEquals(longCharsets, HeaderValues.decode(longCharsets));
+        });
     }
 
     @Test

@@ -1,0 +1,114 @@
+package io.mailbridge.pop3.record;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+class HeaderBlockTest {
+
+    @Test
+    void unfoldsTrimsAndFindsTheBody() {
+        HeaderBlock block = parse("Subject:  a long subject\r\n folded\r\n\ttwice \r\nX-Empty:\r\n\r\nbody");
+
+        assertEquals(List.of("Subject=a long subject folded\ttwice", "X-Empty="), fields(block));
+        assertEquals("body", bodyOf(block, "Subject:  a long subject\r\n folded\r\n\ttwice \r\nX-Empty:\r\n\r\nbody"));
+        assertNull(block.problem());
+    }
+
+    @Test
+    void acceptsLfAndCrLineEndsAndSpaceBeforeTheColon() {
+        HeaderBlock block = parse("A: 1\nB : 2\rC: 3\r\n\nbody");
+
+        assertEquals(List.of("A=1", "B=2", "C=3"), fields(block));
+        assertNull(block.problem());
+    }
+
+    @Test
+    void readsRawUtf8AsUtf8AndOther8BitAsLatin1() {
+        byte[] bytes = concat("X-A: Grüße\r\n".getBytes(StandardCharsets.UTF_8),
+                "X-B: Grüße\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        HeaderBlock block = HeaderBlock.parse(bytes, 0, bytes.length);
+
+        assertEquals(List.of("X-A=Grüße", "X-B=Grüße"), fields(block));
+    }
+
+    @Test
+    void skipsALineWithoutColonAndKeepsTheFieldsAfterIt() {
+        HeaderBlock block = parse("A: 1\r\nnot a header\r\nB: 2\r\n\r\nbody");
+
+        assertEquals(List.of("A=1", "B=2"), fields(block));
+        assertEquals("header line without colon", block.problem());
+    }
+
+    @Test
+    void withoutBlankLineTheBodyStartsAtTheFirstBadLine() {
+        // A part with no header section at all, like CPython's MissingHeaderBodySeparatorDefect.
+        String text = "A: 1\r\nHello world\r\nB: 2\r\n";
+        HeaderBlock block = parse(text);
+
+        assertEquals(List.of("A=1"), fields(block));
+        assertEquals("Hello world\r\nB: 2\r\n", bodyOf(block, text));
+    }
+
+    @Test
+    void flagsMalformedNames() {
+        HeaderBlock block = parse("Bad Name: x\r\nGood: y\r\n\r\n");
+
+        assertEquals(List.of("Good=y"), fields(block));
+        assertEquals("malformed header name", block.problem());
+    }
+
+    @Test
+    void skipsAUnixFromLineSilently() {
+        HeaderBlock block = parse("From alice@example.org Fri Mar  1 10:15:30 2024\r\nSubject: x\r\n\r\n");
+
+        assertEquals(List.of("Subject=x"), fields(block));
+        assertNull(block.problem());
+    }
+
+    @Test
+    void sectionWithoutBlankLineRunsToTheEnd() {
+        String text = "Subject: only headers\r\n";
+        HeaderBlock block = parse(text);
+
+        assertEquals(List.of("Subject=only headers"), fields(block));
+        assertEquals(text.length(), block.bodyStart());
+    }
+
+    @Test
+    void firstFieldOfANameWins() {
+        HeaderBlock block = parse("content-type: text/html\r\nContent-Type: text/plain\r\n\r\n");
+
+        assertEquals("text/html", block.first("Content-Type"));
+        assertNull(block.first("Content-ID"));
+    }
+
+    private static HeaderBlock parse(String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
+        return HeaderBlock.parse(bytes, 0, bytes.length);
+    }
+
+    private static String bodyOf(HeaderBlock block, String text) {
+        return text.substring(block.bodyStart());
+    }
+
+    private static List<String> fields(HeaderBlock block) {
+        List<String> result = new ArrayList<>();
+        for (HeaderBlock.Field field : block.fields()) {
+            result.add(field.name() + "=" + field.value());
+        }
+        return result;
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] result = new byte[a.length + b.length];
+        System.arraycopy(a, 0, result, 0, a.length);
+        System.arraycopy(b, 0, result, a.length, b.length);
+        return result;
+    }
+}
