@@ -49,6 +49,8 @@ public final class MailboxPoller {
     private static final long FATAL_BACKOFF_INITIAL_MS = 300_000;
     private static final long FATAL_BACKOFF_MAX_MS = 3_600_000;
     private static final long DEFAULT_LOGIN_DELAY_MS = 60_000;
+    /** Servers measure LOGIN-DELAY on their own clock, often in whole seconds: stay clear of the boundary. */
+    private static final long LOGIN_DELAY_MARGIN_MS = 250;
 
     public static final String HEADER_MAILBOX = "mailbridge.mailbox";
     public static final String HEADER_UID = "mailbridge.uid";
@@ -97,7 +99,7 @@ public final class MailboxPoller {
         if (lastFailure == null && (state.hasPendingAcks() || state.hasDeletable())) {
             due = Math.min(due, lastLoginMs + DELETE_DELAY_MS);
         }
-        return Math.max(due, lastLoginMs + minLoginIntervalMs);
+        return minLoginIntervalMs == 0 ? due : Math.max(due, lastLoginMs + minLoginIntervalMs + LOGIN_DELAY_MARGIN_MS);
     }
 
     public MailboxFailure lastFailure() {
@@ -125,7 +127,8 @@ public final class MailboxPoller {
             transientBackoff.reset();
             fatalBackoff.reset();
             backlog = session.more;
-            nextDueMs = backlog ? nowMs : nowMs + options.pollIntervalMs();
+            long endMs = System.currentTimeMillis();
+            nextDueMs = backlog ? endMs : endMs + options.pollIntervalMs();
             metrics.sessionSucceeded(records.size(), session.bytes, session.deleted, nowMs);
             if (!records.isEmpty() || session.deleted > 0) {
                 log.info("Mailbox {}: published {} messages ({} bytes), deleted {}, in {} ms{}", mailbox.id(),
@@ -166,7 +169,8 @@ public final class MailboxPoller {
                     delay, failure.getMessage());
         }
         metrics.sessionFailed(failure.userMustFix(), nowMs);
-        nextDueMs = nowMs + delay;
+        // from the end of the failed attempt: a session that timed out must not use up its own back-off
+        nextDueMs = System.currentTimeMillis() + delay;
     }
 
     private static final class Session {
@@ -191,6 +195,7 @@ public final class MailboxPoller {
             Integer loginDelay = client.capabilities().loginDelay();
             minLoginIntervalMs = loginDelay == null ? 0 : loginDelay * 1000L;
             String password = mailbox.password() == null ? "" : mailbox.password().value();
+            lastLoginMs = System.currentTimeMillis(); // LOGIN-DELAY counts between logins, not connects
             client.login(mailbox.username(), password);
             loginDelay = client.capabilities().loginDelay();
             if (loginDelay != null) {
