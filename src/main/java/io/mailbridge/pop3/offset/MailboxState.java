@@ -5,7 +5,6 @@ import io.mailbridge.pop3.config.StartFrom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -50,6 +49,9 @@ public final class MailboxState {
     private List<String> deleteList = List.of();
     private List<String> keepList = List.of();
     private boolean listsDirty = true;
+    /** Delete mode: published UIDLs whose acknowledgement has not arrived, oldest first. */
+    private final LinkedHashMap<String, Boolean> unconfirmed = new LinkedHashMap<>();
+    private int unconfirmedChars;
 
     public MailboxState(boolean deleteMode, StartFrom startFrom, UidlOffset committed) {
         this(deleteMode, startFrom, UidlMismatchPolicy.EARLIEST, Integer.MAX_VALUE, committed);
@@ -79,6 +81,13 @@ public final class MailboxState {
                 }
                 for (String uid : committed.keep()) {
                     statuses.put(uid, Status.KEPT);
+                }
+                // The committed offset proves Kafka acknowledged these records (or the worker dropped them in the
+                // last batch before the task stopped, which cannot be told apart): delete, never publish again.
+                List<String> acknowledged = new ArrayList<>(committed.unconfirmed());
+                acknowledged.add(committed.uidl());
+                for (String uid : acknowledged) {
+                    statuses.putIfAbsent(uid, Status.DELETE_PENDING);
                 }
             }
         }
@@ -141,6 +150,7 @@ public final class MailboxState {
         int[] picked = new int[Math.min(max, uids.size() - from)];
         int n = 0;
         boolean more = false;
+        int budget = unconfirmedChars;
         for (int i = from; i < uids.size(); i++) {
             String uid = uids.get(i);
             if (recentSet.contains(uid) && !deleteMode) {
@@ -152,6 +162,14 @@ public final class MailboxState {
             if (n == picked.length) {
                 more = true;
                 break;
+            }
+            if (deleteMode) {
+                // every unacknowledged UIDL must fit in the offset, so a restart knows it was published
+                budget += uid.length() + 1;
+                if (budget > UidlOffset.UNCONFIRMED_MAX_CHARS) {
+                    more = n > 0;
+                    break;
+                }
             }
             picked[n++] = i;
         }
@@ -176,11 +194,16 @@ public final class MailboxState {
      * that says "everything up to and including it is published".
      */
     public UidlOffset published(String uid, boolean truncated) {
+        List<String> inFlight = List.of();
         if (deleteMode) {
+            inFlight = new ArrayList<>(unconfirmed.keySet());
             put(uid, truncated ? Status.KEPT : Status.IN_FLIGHT);
+            if (!truncated && unconfirmed.put(uid, Boolean.TRUE) == null) {
+                unconfirmedChars += uid.length() + 1;
+            }
         }
         refreshLists();
-        UidlOffset offset = new UidlOffset(uid, recentNewestFirst(), deleteList, keepList);
+        UidlOffset offset = new UidlOffset(uid, recentNewestFirst(), deleteList, keepList, inFlight);
         remember(uid);
         return offset;
     }
@@ -190,9 +213,9 @@ public final class MailboxState {
         if (old == status) {
             return;
         }
-        if (old == Status.KEPT || old == Status.DELETE_PENDING) {
+        if (old == Status.KEPT || old == Status.DELETE_PENDING || old == Status.DROPPED) {
             listsDirty = true;
-        } else if (!listsDirty && status == Status.KEPT) {
+        } else if (!listsDirty && (status == Status.KEPT || status == Status.DROPPED)) {
             keepList = UidlOffset.appendBounded(keepList, uid);
         } else if (!listsDirty && status == Status.DELETE_PENDING) {
             deleteList = UidlOffset.appendBounded(deleteList, uid);
@@ -202,7 +225,9 @@ public final class MailboxState {
     private void refreshLists() {
         if (listsDirty) {
             deleteList = UidlOffset.bounded(with(Status.DELETE_PENDING));
-            keepList = UidlOffset.bounded(with(Status.KEPT));
+            List<String> kept = with(Status.KEPT);
+            kept.addAll(with(Status.DROPPED));
+            keepList = UidlOffset.bounded(kept);
             listsDirty = false;
         }
     }
@@ -219,6 +244,9 @@ public final class MailboxState {
         boolean due = false;
         Ack ack;
         while ((ack = acks.poll()) != null) {
+            if (unconfirmed.remove(ack.uid()) != null) {
+                unconfirmedChars -= ack.uid().length() + 1;
+            }
             Status status = statuses.get(ack.uid());
             if (status == Status.KEPT) {
                 continue;
@@ -275,20 +303,6 @@ public final class MailboxState {
         }
     }
 
-    /** The offset describing the current state, or null when nothing was ever published. */
-    public UidlOffset current() {
-        if (recent.isEmpty()) {
-            return null;
-        }
-        List<String> older = recentNewestFirst();
-        String newest = older.remove(0);
-        refreshLists();
-        return new UidlOffset(newest, older, deleteList, keepList);
-    }
-
-    int statusCount() {
-        return statuses.size();
-    }
 
     private void remember(String uid) {
         if (recentSet.contains(uid)) {
@@ -321,9 +335,5 @@ public final class MailboxState {
             }
         }
         return out;
-    }
-
-    Map<String, Status> statusesForTest() {
-        return new HashMap<>(statuses);
     }
 }

@@ -23,8 +23,13 @@ public final class OffsetKeys {
     public static final String RECENT = "recent";
     /** UIDLs acknowledged by Kafka and due for DELE, not yet confirmed by QUIT +OK. */
     public static final String DELETE = "delete";
-    /** UIDLs published but kept on the server on purpose (truncated records are never deleted). */
+    /** UIDLs published but kept on the server on purpose (truncated, or dropped by the worker). */
     public static final String KEEP = "keep";
+    /**
+     * Delete mode: UIDLs published before this record whose acknowledgement was not known yet. Once this offset is
+     * committed, Kafka has acknowledged all of them, so a restarted task deletes them instead of publishing again.
+     */
+    public static final String UNCONFIRMED = "unconfirmed";
 
     private OffsetKeys() {
     }

@@ -12,17 +12,26 @@ import java.util.Map;
  *
  * <p>Its size does not grow with the mailbox: {@link #RECENT_MAX} recent UIDLs, and at most {@link #LIST_MAX_CHARS}
  * characters each of pending deletes and kept UIDLs (the oldest are left out beyond that; see the README's
- * "Offsets" section for what that means).
+ * "Offsets" section for what that means), and in delete mode at most {@link #UNCONFIRMED_MAX_CHARS} characters of
+ * UIDLs in flight (the task fetches no more than that ahead of Kafka's acknowledgements).
  */
-public record UidlOffset(String uidl, List<String> recent, List<String> delete, List<String> keep) {
+public record UidlOffset(String uidl, List<String> recent, List<String> delete, List<String> keep,
+                         List<String> unconfirmed) {
 
     public static final int RECENT_MAX = 32;
     public static final int LIST_MAX_CHARS = 4096;
+    /** Delete mode keeps at most this many characters of UIDLs in flight, so they all fit in the offset. */
+    public static final int UNCONFIRMED_MAX_CHARS = 8192;
 
     public UidlOffset {
         recent = List.copyOf(recent);
         delete = List.copyOf(delete);
         keep = List.copyOf(keep);
+        unconfirmed = List.copyOf(unconfirmed);
+    }
+
+    public UidlOffset(String uidl, List<String> recent, List<String> delete, List<String> keep) {
+        this(uidl, recent, delete, keep, List.of());
     }
 
     public Map<String, Object> toMap() {
@@ -31,6 +40,7 @@ public record UidlOffset(String uidl, List<String> recent, List<String> delete, 
         map.put(OffsetKeys.RECENT, String.join(" ", recent));
         map.put(OffsetKeys.DELETE, String.join(" ", delete));
         map.put(OffsetKeys.KEEP, String.join(" ", keep));
+        map.put(OffsetKeys.UNCONFIRMED, String.join(" ", unconfirmed));
         return map;
     }
 
@@ -44,7 +54,7 @@ public record UidlOffset(String uidl, List<String> recent, List<String> delete, 
             throw new IllegalArgumentException("Offset has no '" + OffsetKeys.UIDL + "' string: " + map);
         }
         return new UidlOffset((String) uidl, split(map.get(OffsetKeys.RECENT)), split(map.get(OffsetKeys.DELETE)),
-                split(map.get(OffsetKeys.KEEP)));
+                split(map.get(OffsetKeys.KEEP)), split(map.get(OffsetKeys.UNCONFIRMED)));
     }
 
     private static List<String> split(Object value) {

@@ -86,19 +86,52 @@ class MailboxStateTest {
         assertEquals(0, state.select(uids("a", "b", "c", "d"), 10).indexes().length, "nothing republished");
         UidlOffset offset = state.published("e", false);
         assertEquals(List.of("a"), offset.delete());
-        assertEquals(List.of("b"), offset.keep());
+        assertEquals(List.of("b", "c"), offset.keep(), "truncated and dropped mail stays on the server");
         state.deleted(List.of("a"));
         assertTrue(state.deletable().isEmpty());
     }
 
     @Test
     void deleteModeRetriesCommittedPendingDeletesAfterRestart() {
-        UidlOffset committed = new UidlOffset("c", List.of("b", "a"), List.of("a", "b"), List.of("k"));
+        UidlOffset committed = new UidlOffset("c", List.of("b", "a"), List.of("a"), List.of("k"), List.of("b"));
         MailboxState state = new MailboxState(true, StartFrom.EARLIEST, committed);
         state.retainPresent(Set.of("k", "a", "b", "c", "n"));
-        assertEquals(Set.of("a", "b"), state.deletable());
-        // "c" was acknowledged after the last committed record: its ack is unknown, so it is published again
-        assertArrayEquals(new int[]{3, 4}, state.select(uids("k", "a", "b", "c", "n"), 10).indexes());
+        // "b" and "c" were in flight: the committed offset proves Kafka has them, so they are deleted, not republished
+        assertEquals(Set.of("a", "b", "c"), state.deletable());
+        assertArrayEquals(new int[]{4}, state.select(uids("k", "a", "b", "c", "n"), 10).indexes());
+    }
+
+    @Test
+    void deleteModeOffsetListsEveryUnacknowledgedRecordBeforeIt() {
+        MailboxState state = new MailboxState(true, StartFrom.EARLIEST, null);
+        state.select(uids("a", "b", "c"), 10);
+        state.published("a", false);
+        state.published("b", false);
+        UidlOffset third = state.published("c", false);
+        assertEquals(List.of("a", "b"), third.unconfirmed());
+        state.acked("a", true);
+        state.acked("b", false);
+        state.applyAcks();
+        UidlOffset fourth = state.published("d", false);
+        assertEquals(List.of("c"), fourth.unconfirmed());
+        assertEquals(List.of("a"), fourth.delete());
+        assertEquals(List.of("b"), fourth.keep(), "a dropped record is kept on the server, also after a restart");
+    }
+
+    @Test
+    void deleteModeFetchesNoFurtherThanTheOffsetCanRecord() {
+        MailboxState state = new MailboxState(true, StartFrom.EARLIEST, null);
+        List<String> listing = new java.util.ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            listing.add(String.format("%069d", i));
+        }
+        MailboxState.Selection s = state.select(listing, 1000);
+        assertTrue(s.indexes().length < 1000 && s.indexes().length >= 100, "selected " + s.indexes().length);
+        assertTrue(s.more());
+        for (int i : s.indexes()) {
+            state.published(listing.get(i), false);
+        }
+        assertEquals(0, state.select(listing, 1000).indexes().length, "waits for acknowledgements");
     }
 
     @Test

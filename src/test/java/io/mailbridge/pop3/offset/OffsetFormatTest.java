@@ -32,7 +32,7 @@ class OffsetFormatTest {
     @Test
     void offsetSerializesToPinnedBytes() {
         UidlOffset offset = new UidlOffset("u3", List.of("u2", "u1"), List.of("u0"), List.of());
-        assertEquals("{\"uidl\":\"u3\",\"recent\":\"u2 u1\",\"delete\":\"u0\",\"keep\":\"\"}",
+        assertEquals("{\"uidl\":\"u3\",\"recent\":\"u2 u1\",\"delete\":\"u0\",\"keep\":\"\",\"unconfirmed\":\"\"}",
                 new String(serialize(offset.toMap()), StandardCharsets.UTF_8));
     }
 
