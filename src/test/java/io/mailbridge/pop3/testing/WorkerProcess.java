@@ -137,10 +137,14 @@ public final class WorkerProcess implements AutoCloseable {
         return worker;
     }
 
-    /** The test JVM's classpath without this project's classes and test-only libraries. */
+    /**
+     * The test JVM's classpath without this project's classes and test-only libraries. Under {@code exec:java}
+     * (the benchmark and quickstart profiles) {@code java.class.path} is Maven's own launcher, so the entries then
+     * come from the class loader that loaded this class.
+     */
     private static String workerClasspath() {
         List<String> keep = new ArrayList<>();
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+        for (String entry : classpathEntries()) {
             String e = entry.replace('\\', '/');
             // failsafe puts the packaged jar (target/kafka-connect-pop3-*.jar) where surefire puts target/classes
             if (e.endsWith("target/classes") || e.endsWith("target/test-classes") || e.contains("/greenmail")
@@ -152,6 +156,23 @@ public final class WorkerProcess implements AutoCloseable {
             keep.add(entry);
         }
         return String.join(File.pathSeparator, keep);
+    }
+
+    private static List<String> classpathEntries() {
+        List<String> entries = List.of(System.getProperty("java.class.path").split(File.pathSeparator));
+        if (entries.stream().anyMatch(e -> e.contains("connect-runtime"))
+                || !(WorkerProcess.class.getClassLoader() instanceof java.net.URLClassLoader loader)) {
+            return entries;
+        }
+        List<String> fromLoader = new ArrayList<>();
+        for (java.net.URL url : loader.getURLs()) {
+            try {
+                fromLoader.add(Path.of(url.toURI()).toString());
+            } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+                // not a local file: of no use to a child JVM
+            }
+        }
+        return fromLoader;
     }
 
     private void awaitReady(Duration timeout) throws InterruptedException, IOException {
