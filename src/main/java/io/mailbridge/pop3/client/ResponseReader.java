@@ -3,7 +3,10 @@ package io.mailbridge.pop3.client;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.SocketTimeoutException;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -21,6 +24,12 @@ final class ResponseReader {
 
     static final int BUFFER_SIZE = 64 * 1024;
     static final int MAX_LINE = 8 * 1024;
+
+    /** Eight buffer bytes at a time, for finding line ends a word at a time. */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long LF_BYTES = 0x0A0A0A0A0A0A0A0AL;
+    private static final long LOW_BITS = 0x0101010101010101L;
+    private static final long HIGH_BITS = 0x8080808080808080L;
 
     private final InputStream in;
     private final String peer;
@@ -157,8 +166,24 @@ final class ResponseReader {
     }
 
     private int indexOfLf(int from, int to) {
-        byte[] b = buf;
-        for (int i = from; i < to; i++) {
+        return indexOfLf(buf, from, to);
+    }
+
+    /**
+     * Index of the first LF in {@code b[from..to)}, or -1. Eight bytes per step: XOR with LF makes an LF byte zero,
+     * and {@code (w - 0x01..01) & ~w & 0x80..80} marks zero bytes, the lowest mark exactly (little-endian load, so
+     * the lowest byte is the first).
+     */
+    static int indexOfLf(byte[] b, int from, int to) {
+        int i = from;
+        for (int last = to - Long.BYTES; i <= last; i += Long.BYTES) {
+            long w = (long) LONGS.get(b, i) ^ LF_BYTES;
+            long found = (w - LOW_BITS) & ~w & HIGH_BITS;
+            if (found != 0) {
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
             if (b[i] == '\n') {
                 return i;
             }
@@ -278,7 +303,11 @@ final class ResponseReader {
             }
         }
 
-        /** Copies (or, with a null target, skips) up to {@code len} body bytes; returns at most what is buffered once some were moved. */
+        /**
+         * Copies (or, with a null target, skips) up to {@code len} body bytes; returns at most what is buffered
+         * once some were moved. Only a line that starts with '.' needs a look (stuffed dot or terminator), so
+         * bytes move in runs up to the next such line, not line by line.
+         */
         private int transfer(byte[] target, int off, int len) throws IOException {
             if (detached) {
                 throw new IOException("A message body of mailbox " + mailboxId + " was read after its consumer returned");
@@ -302,17 +331,28 @@ final class ResponseReader {
                         continue;
                     }
                 }
-                int max = Math.min(limit - pos, len - n);
-                int end = indexOfLf(pos, pos + max);
-                int count = end < 0 ? max : end - pos + 1;
+                int stop = pos + Math.min(limit - pos, len - n);
+                int runEnd = stop;
+                boolean endsLine = false;
+                for (int from = pos; ; ) {
+                    int lf = indexOfLf(buf, from, stop);
+                    if (lf < 0) {
+                        break;
+                    }
+                    if (lf + 1 == stop || buf[lf + 1] == '.') {
+                        runEnd = lf + 1;
+                        endsLine = true;
+                        break;
+                    }
+                    from = lf + 1;
+                }
+                int count = runEnd - pos;
                 if (target != null) {
                     System.arraycopy(buf, pos, target, off + n, count);
                 }
-                pos += count;
+                pos = runEnd;
                 n += count;
-                if (end >= 0) {
-                    atLineStart = true;
-                }
+                atLineStart = endsLine;
             }
             return n;
         }

@@ -63,6 +63,29 @@ class ResponseReaderTest {
     }
 
     @Test
+    void wordAtATimeLineEndSearchAgreesWithByteByByte() {
+        Random random = new Random(7);
+        for (int round = 0; round < 2000; round++) {
+            byte[] data = new byte[random.nextInt(100)];
+            for (int i = 0; i < data.length; i++) {
+                // LF, bytes one off LF, high-bit bytes and zero: the values a bit trick could confuse
+                byte[] palette = {'\n', 0x0B, 0x09, (byte) 0x8A, 0, (byte) 0xFF, 'a', '.'};
+                data[i] = random.nextInt(3) == 0 ? palette[random.nextInt(palette.length)] : (byte) random.nextInt(256);
+            }
+            int from = data.length == 0 ? 0 : random.nextInt(data.length + 1);
+            int to = from + random.nextInt(data.length - from + 1);
+            int expected = -1;
+            for (int i = from; i < to; i++) {
+                if (data[i] == '\n') {
+                    expected = i;
+                    break;
+                }
+            }
+            assertEquals(expected, ResponseReader.indexOfLf(data, from, to), "round " + round);
+        }
+    }
+
+    @Test
     void randomBodiesSurviveAnySplitOfTheStream() throws IOException {
         Random random = new Random(42);
         for (int round = 0; round < 300; round++) {

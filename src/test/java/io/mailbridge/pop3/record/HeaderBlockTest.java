@@ -12,6 +12,28 @@ import java.util.List;
 class HeaderBlockTest {
 
     @Test
+    void wordAtATimeLineEndAgreesWithByteByByte() {
+        java.util.Random random = new java.util.Random(5);
+        byte[] palette = {'\r', '\n', 0x0C, 0x0E, 0x0B, 0x09, (byte) 0x8D, (byte) 0x8A, 0, (byte) 0xFF, '-'};
+        for (int round = 0; round < 3000; round++) {
+            byte[] data = new byte[random.nextInt(100)];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = random.nextInt(4) == 0 ? palette[random.nextInt(palette.length)] : (byte) random.nextInt(256);
+            }
+            int from = random.nextInt(data.length + 1);
+            int to = from + random.nextInt(data.length - from + 1);
+            int expected = to;
+            for (int i = from; i < to; i++) {
+                if (data[i] == '\r' || data[i] == '\n') {
+                    expected = i;
+                    break;
+                }
+            }
+            assertEquals(expected, HeaderBlock.lineEnd(data, from, to), "round " + round);
+        }
+    }
+
+    @Test
     void unfoldsTrimsAndFindsTheBody() {
         HeaderBlock block = parse("Subject:  a long subject\r\n folded\r\n\ttwice \r\nX-Empty:\r\n\r\nbody");
 
