@@ -58,17 +58,22 @@ final class MessageBuffer {
         }
     }
 
+    /** Discards the rest of the message without copying it (the wire client skips in its own buffer). */
     private long skipAll(InputStream in, long allowed) throws IOException {
-        byte[] scratch = new byte[8192];
         long skipped = 0;
-        int n;
-        while ((n = in.read(scratch)) >= 0) {
+        while (true) {
+            long n = in.skip(Math.max(1, Math.min(1L << 20, allowed - skipped + 1)));
+            if (n <= 0) {
+                if (in.read() < 0) {
+                    return skipped;
+                }
+                n = 1;
+            }
             skipped += n;
             if (skipped > allowed) {
                 throw new RunawayMessageException(cap);
             }
         }
-        return skipped;
     }
 
     byte[] bytes() {
