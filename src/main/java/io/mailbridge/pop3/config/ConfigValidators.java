@@ -23,33 +23,23 @@ public final class ConfigValidators {
         for (E constant : type.getEnumConstants()) {
             allowed.add(constant.name().toLowerCase(Locale.ROOT));
         }
-        return new ConfigDef.Validator() {
-            @Override
-            public void ensureValid(String name, Object value) {
-                if (value == null) {
-                    return;
-                }
-                String s = value.toString().trim().toLowerCase(Locale.ROOT);
-                if (!allowed.contains(s)) {
-                    throw new ConfigException(name, value, "Must be one of " + String.join(", ", allowed));
-                }
-            }
-
-            @Override
-            public String toString() {
-                return String.join(", ", allowed);
-            }
-        };
+        return oneOf(allowed, false);
     }
 
+    /** One of {@code allowed} (upper-case names), case-insensitive; null passes. */
     public static ConfigDef.Validator oneOfOrNull(List<String> allowed) {
+        return oneOf(allowed, true);
+    }
+
+    private static ConfigDef.Validator oneOf(List<String> allowed, boolean upperCase) {
         return new ConfigDef.Validator() {
             @Override
             public void ensureValid(String name, Object value) {
                 if (value == null) {
                     return;
                 }
-                String s = value.toString().trim().toUpperCase(Locale.ROOT);
+                String s = value.toString().trim();
+                s = upperCase ? s.toUpperCase(Locale.ROOT) : s.toLowerCase(Locale.ROOT);
                 if (!allowed.contains(s)) {
                     throw new ConfigException(name, value, "Must be one of " + String.join(", ", allowed));
                 }

@@ -61,21 +61,13 @@ public final class MailboxCheck {
                     return Optional.empty();
             }
         } catch (IOException | RuntimeException e) {
-            if (hasCause(e, CertificateException.class) || hasCause(e, javax.net.ssl.SSLHandshakeException.class)) {
+            if (MailboxFailure.causedBy(e, CertificateException.class)
+                    || MailboxFailure.causedBy(e, javax.net.ssl.SSLHandshakeException.class)) {
                 return Optional.of(new Problem(mailbox.key(Pop3SourceConnectorConfig.TRUSTSTORE_LOCATION_CONFIG),
                         where + ": TLS handshake failed: " + e.getMessage()));
             }
             // Unknown host, refused connection, timeout: may pass; the task retries with back-off and logs it.
             return Optional.empty();
         }
-    }
-
-    private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (type.isInstance(t)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

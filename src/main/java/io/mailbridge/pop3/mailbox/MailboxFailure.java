@@ -25,4 +25,14 @@ public final class MailboxFailure extends ConnectException {
     public boolean userMustFix() {
         return userMustFix;
     }
+
+    /** Whether {@code e} or one of its causes is a {@code type}. */
+    static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -425,11 +425,12 @@ public final class MailboxPoller {
                     return new MailboxFailure(mailbox.id(), true, where + ": " + p.getMessage(), e);
             }
         }
-        if (hasCause(e, CertificateException.class) || hasCause(e, javax.net.ssl.SSLHandshakeException.class)) {
+        if (MailboxFailure.causedBy(e, CertificateException.class)
+                || MailboxFailure.causedBy(e, javax.net.ssl.SSLHandshakeException.class)) {
             return new MailboxFailure(mailbox.id(), true, where + ": TLS handshake failed (check the server"
                     + " certificate and pop3.ssl.truststore.*): " + rootMessage(e), e);
         }
-        if (hasCause(e, UnknownHostException.class)) {
+        if (MailboxFailure.causedBy(e, UnknownHostException.class)) {
             return new MailboxFailure(mailbox.id(), false, where + ": unknown host '" + mailbox.host() + "'", e);
         }
         if (e instanceof SSLException) {
@@ -439,15 +440,6 @@ public final class MailboxPoller {
             return new MailboxFailure(mailbox.id(), false, where + ": " + rootMessage(e), e);
         }
         return new MailboxFailure(mailbox.id(), true, where + ": unexpected error: " + e, e);
-    }
-
-    private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (type.isInstance(t)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static String rootMessage(Throwable e) {
