@@ -33,6 +33,13 @@ public record MailboxSettings(
         return alias == null ? pop3Key : "mailbox." + alias + "." + pop3Key;
     }
 
+    /** The same mailbox with connect and read timeouts of at most {@code maxMs}. */
+    public MailboxSettings withTimeoutsAtMost(int maxMs) {
+        return new MailboxSettings(id, alias, host, port, security, username, password, authMechanisms,
+                truststoreLocation, truststorePassword, truststoreType, endpointIdentification,
+                Math.min(maxMs, connectTimeoutMs), Math.min(maxMs, readTimeoutMs), pipeliningWindow);
+    }
+
     @Override
     public String toString() {
         return "MailboxSettings[" + id + " " + security.configValue() + "://" + host + ":" + port + "]";

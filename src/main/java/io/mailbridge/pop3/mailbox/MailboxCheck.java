@@ -26,11 +26,7 @@ public final class MailboxCheck {
     }
 
     public static Optional<Problem> check(MailboxSettings mailbox, int timeoutMs) {
-        MailboxSettings bounded = new MailboxSettings(mailbox.id(), mailbox.alias(), mailbox.host(), mailbox.port(),
-                mailbox.security(), mailbox.username(), mailbox.password(), mailbox.authMechanisms(),
-                mailbox.truststoreLocation(), mailbox.truststorePassword(), mailbox.truststoreType(),
-                mailbox.endpointIdentification(), Math.min(timeoutMs, mailbox.connectTimeoutMs()),
-                Math.min(timeoutMs, mailbox.readTimeoutMs()), mailbox.pipeliningWindow());
+        MailboxSettings bounded = mailbox.withTimeoutsAtMost(timeoutMs);
         String where = "Mailbox " + mailbox.id() + " (" + mailbox.host() + ":" + mailbox.port() + ")";
         Pop3ClientSettings settings;
         try {

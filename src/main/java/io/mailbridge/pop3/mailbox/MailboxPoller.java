@@ -71,8 +71,6 @@ public final class MailboxPoller {
     private long lastLoginMs = Long.MIN_VALUE / 2;
     private boolean backlog;
     private MailboxFailure lastFailure;
-    /** LIST of the current session, for the per-message read cap. */
-    private MessageSizes sizes;
 
     public MailboxPoller(MailboxSettings mailbox, PollerOptions options, MessageMapper mapper, UidlOffset committed,
                          MailboxMetrics metrics) {
@@ -280,7 +278,6 @@ public final class MailboxPoller {
     private MailboxFailure fetch(Pop3Client client, List<UidlEntry> listing, MailboxState.Selection selection,
                                  List<SourceRecord> records, Session session) throws IOException {
         MessageSizes sizes = client.list();
-        this.sizes = sizes;
         int max = options.messageMaxBytes();
         List<Integer> run = new ArrayList<>();
         long selectedBytes = 0;
@@ -294,11 +291,11 @@ public final class MailboxPoller {
             selectedBytes += Math.max(0, listed);
             if (listed > max) {
                 if (options.oversizePolicy() == OversizePolicy.FAIL) {
-                    retrieve(client, listing, run, records, session);
-                    return oversize(entry, listed);
+                    MailboxFailure earlier = retrieve(client, listing, sizes, run, records, session);
+                    return earlier != null ? earlier : oversize(entry, listed);
                 }
                 if (options.oversizePolicy() == OversizePolicy.SKIP && client.capabilities().top()) {
-                    retrieve(client, listing, run, records, session);
+                    retrieve(client, listing, sizes, run, records, session);
                     run.clear();
                     headersOnly(client, entry, listed, records, session);
                     continue;
@@ -306,7 +303,7 @@ public final class MailboxPoller {
             }
             run.add(index);
         }
-        return retrieve(client, listing, run, records, session);
+        return retrieve(client, listing, sizes, run, records, session);
     }
 
     private MailboxFailure oversize(UidlEntry entry, long size) {
@@ -316,7 +313,7 @@ public final class MailboxPoller {
                 null);
     }
 
-    private MailboxFailure retrieve(Pop3Client client, List<UidlEntry> listing, List<Integer> run,
+    private MailboxFailure retrieve(Pop3Client client, List<UidlEntry> listing, MessageSizes sizes, List<Integer> run,
                                     List<SourceRecord> records, Session session) throws IOException {
         if (run.isEmpty()) {
             return null;
@@ -334,21 +331,14 @@ public final class MailboxPoller {
                 return; // the client drains what we do not read
             }
             UidlEntry entry = byNumber.get(number);
-            try {
-                failure[0] = accept(entry, body, records, session);
-            } catch (MessageBuffer.RunawayMessageException e) {
-                client.close(); // the rest cannot be drained: abandon the session (no QUIT, nothing expunged)
-                throw runaway(entry, e);
-            }
+            failure[0] = accept(client, entry, sizes.size(number), body, records, session);
         });
         return failure[0];
     }
 
-    private MailboxFailure accept(UidlEntry entry, InputStream body, List<SourceRecord> records, Session session)
-            throws IOException {
-        int max = options.messageMaxBytes();
-        buffer.read(body, max, (int) Math.min(Integer.MAX_VALUE, Math.max(0, sizes.size(entry.number()))),
-                readCap(sizes.size(entry.number())));
+    private MailboxFailure accept(Pop3Client client, UidlEntry entry, long listedSize, InputStream body,
+                                  List<SourceRecord> records, Session session) throws IOException {
+        readBounded(client, entry, body, (int) Math.min(Integer.MAX_VALUE, Math.max(0, listedSize)), listedSize);
         Struct value;
         if (buffer.cut()) {
             switch (options.oversizePolicy()) {
@@ -372,12 +362,7 @@ public final class MailboxPoller {
     private void headersOnly(Pop3Client client, UidlEntry entry, long listedSize, List<SourceRecord> records,
                              Session session) throws IOException {
         client.top(entry.number(), 0, (number, body) -> {
-            try {
-                buffer.read(body, options.messageMaxBytes(), 0, readCap(listedSize));
-            } catch (MessageBuffer.RunawayMessageException e) {
-                client.close();
-                throw runaway(entry, e);
-            }
+            readBounded(client, entry, body, 0, listedSize);
             Struct value = mapper.mapHeadersOnly(mailbox.id(), entry.uid(), buffer.bytes(), buffer.headerLength(),
                     listedSize);
             records.add(record(entry.uid(), value));
@@ -385,15 +370,22 @@ public final class MailboxPoller {
         });
     }
 
-    /** Most bytes read for one message: generous for honest servers, finite for broken ones. */
-    private long readCap(long listedSize) {
-        long listed = Math.max(0, listedSize);
-        return Math.max(options.messageMaxBytes(), 2 * listed + 1024 * 1024);
-    }
-
-    private MailboxFailure runaway(UidlEntry entry, IOException e) {
-        return new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id() + ": message " + entry.uid()
-                + " cannot be read: " + e.getMessage() + ". Remove it from the server to let the mailbox go on.", e);
+    /**
+     * Reads one message into the buffer, at most max(message.max.bytes, 2 x LIST size + 1 MiB) bytes: generous for
+     * honest servers, finite for broken ones. Past that the rest cannot be drained, so the session is abandoned
+     * (no QUIT, nothing expunged).
+     */
+    private void readBounded(Pop3Client client, UidlEntry entry, InputStream body, int expectedSize, long listedSize)
+            throws IOException {
+        long cap = Math.max(options.messageMaxBytes(), 2 * Math.max(0, listedSize) + 1024 * 1024);
+        try {
+            buffer.read(body, options.messageMaxBytes(), expectedSize, cap);
+        } catch (MessageBuffer.RunawayMessageException e) {
+            client.close();
+            throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id() + ": message " + entry.uid()
+                    + " cannot be read: " + e.getMessage() + ". Remove it from the server to let the mailbox go on.",
+                    e);
+        }
     }
 
     private SourceRecord record(String uid, Struct value) {
