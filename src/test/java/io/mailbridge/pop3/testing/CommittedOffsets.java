@@ -27,7 +27,7 @@ public final class CommittedOffsets {
         return offset -> uidl.equals(offset.get("uidl"));
     }
 
-    /** The committed offset of {@code mailboxId} in what {@code reader} reads, or null. */
+    /** The committed offset of {@code mailboxId} among {@code offsets} (partition to offset), or null. */
     public static Map<String, Object> of(Map<Map<String, Object>, Map<String, Object>> offsets, String mailboxId) {
         for (Map.Entry<Map<String, Object>, Map<String, Object>> e : offsets.entrySet()) {
             if (mailboxId.equals(e.getKey().get("mailbox"))) {
