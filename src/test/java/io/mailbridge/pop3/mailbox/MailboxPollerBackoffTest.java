@@ -63,9 +63,12 @@ class MailboxPollerBackoffTest {
                     new MessageMapper(config.attachments(), config.includeRaw()), null,
                     new MailboxMetrics(null, "backoff"));
             List<Long> delays = new ArrayList<>();
+            MessageBuffer buffer = new MessageBuffer();
+            List<Object> records = new ArrayList<>();
             for (int i = 0; i < sessions; i++) {
                 // Called before it is due, as a test may: the poller runs the session and schedules the next one.
-                assertTrue(poller.poll(System.currentTimeMillis()).isEmpty());
+                assertEquals(0, poller.poll(System.currentTimeMillis(), buffer, (r, bytes) -> records.add(r)));
+                assertTrue(records.isEmpty());
                 long after = System.currentTimeMillis();
                 assertFalse(poller.lastFailure() == null, "session " + (i + 1) + " failed");
                 delays.add(poller.nextDueMs() - after);
