@@ -1,6 +1,7 @@
 package io.mailbridge.pop3.it;
 
 import io.mailbridge.pop3.testing.ConnectCluster;
+import io.mailbridge.pop3.testing.ItResources;
 import io.mailbridge.pop3.testing.LatencyProxy;
 import io.mailbridge.pop3.testing.Mails;
 import io.mailbridge.pop3.testing.MisbehavingPop3Server;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,8 +35,7 @@ class EngineIT {
 
     private static ConnectCluster cluster;
 
-    private final List<AutoCloseable> cleanup = new ArrayList<>();
-    private final List<String> connectors = new ArrayList<>();
+    private final ItResources resources = new ItResources(() -> cluster);
 
     @BeforeAll
     static void start() {
@@ -52,22 +51,7 @@ class EngineIT {
 
     @AfterEach
     void tearDown() {
-        for (String name : connectors) {
-            try {
-                cluster.connect().deleteConnector(name);
-            } catch (RuntimeException e) {
-                // already gone
-            }
-        }
-        List<AutoCloseable> reversed = new ArrayList<>(cleanup);
-        Collections.reverse(reversed);
-        for (AutoCloseable c : reversed) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                // best effort
-            }
-        }
+        resources.close();
     }
 
     @Test
@@ -80,7 +64,7 @@ class EngineIT {
             pop3.deliver(Mails.numbered(i));
         }
         LatencyProxy link = new LatencyProxy(pop3.host(), pop3.port(), 25);
-        cleanup.add(link);
+        resources.add(link);
         Map<String, String> config = config(pop3, name);
         config.put("pop3.port", String.valueOf(link.port()));
         create(name, config);
@@ -188,30 +172,15 @@ class EngineIT {
     // ================================================================================ helpers
 
     private static Map<String, String> config(MisbehavingPop3Server server, String topic) {
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
-        config.put("tasks.max", "1");
-        config.put("topic", topic);
-        config.put("pop3.host", server.host());
-        config.put("pop3.port", String.valueOf(server.port()));
-        config.put("pop3.security", "none");
-        config.put("pop3.username", server.user());
-        config.put("pop3.password", "pw-" + server.user());
-        config.put("pop3.connect.timeout.ms", "2000");
-        config.put("pop3.read.timeout.ms", "5000");
-        config.put("poll.interval.ms", "300");
-        return config;
+        return server.connectorConfig(topic);
     }
 
     private MisbehavingPop3Server started(MisbehavingPop3Server.Builder builder) {
-        MisbehavingPop3Server server = builder.build();
-        cleanup.add(server);
-        return server.start();
+        return resources.started(builder);
     }
 
     private void create(String name, Map<String, String> config) {
-        connectors.add(name);
-        cluster.createConnector(name, config);
+        resources.connector(name, config);
     }
 
     private static SessionInfo lastSession(MisbehavingPop3Server pop3) {

@@ -611,19 +611,7 @@ class FaultsIT {
     }
 
     private static Map<String, String> config(MisbehavingPop3Server server, String topic) {
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
-        config.put("tasks.max", "1");
-        config.put("topic", topic);
-        config.put("pop3.host", server.host());
-        config.put("pop3.port", String.valueOf(server.port()));
-        config.put("pop3.security", "none");
-        config.put("pop3.username", server.user());
-        config.put("pop3.password", "pw-" + server.user());
-        config.put("pop3.connect.timeout.ms", "2000");
-        config.put("pop3.read.timeout.ms", "5000");
-        config.put("poll.interval.ms", "300");
-        return config;
+        return server.connectorConfig(topic);
     }
 
     private void create(String name, Map<String, String> config) {

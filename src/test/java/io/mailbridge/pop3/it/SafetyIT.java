@@ -3,6 +3,7 @@ package io.mailbridge.pop3.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mailbridge.pop3.testing.ConnectCluster;
 import io.mailbridge.pop3.testing.DovecotServer;
+import io.mailbridge.pop3.testing.ItResources;
 import io.mailbridge.pop3.testing.LogRecorder;
 import io.mailbridge.pop3.testing.Mails;
 import io.mailbridge.pop3.testing.MisbehavingPop3Server;
@@ -21,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -52,8 +52,7 @@ class SafetyIT {
     private static DovecotServer dovecot;
     private static ConnectCluster cluster;
 
-    private final List<AutoCloseable> cleanup = new ArrayList<>();
-    private final List<String> connectors = new ArrayList<>();
+    private final ItResources resources = new ItResources(() -> cluster);
 
     @BeforeAll
     static void start() {
@@ -79,22 +78,7 @@ class SafetyIT {
 
     @AfterEach
     void tearDown() {
-        for (String name : connectors) {
-            try {
-                cluster.connect().deleteConnector(name);
-            } catch (RuntimeException e) {
-                // already gone
-            }
-        }
-        List<AutoCloseable> reversed = new ArrayList<>(cleanup);
-        Collections.reverse(reversed);
-        for (AutoCloseable c : reversed) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                // best effort
-            }
-        }
+        resources.close();
     }
 
     // ================================================================================ records the worker drops
@@ -437,30 +421,15 @@ class SafetyIT {
     }
 
     private static Map<String, String> config(MisbehavingPop3Server server, String topic) {
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
-        config.put("tasks.max", "1");
-        config.put("topic", topic);
-        config.put("pop3.host", server.host());
-        config.put("pop3.port", String.valueOf(server.port()));
-        config.put("pop3.security", "none");
-        config.put("pop3.username", server.user());
-        config.put("pop3.password", "pw-" + server.user());
-        config.put("pop3.connect.timeout.ms", "2000");
-        config.put("pop3.read.timeout.ms", "5000");
-        config.put("poll.interval.ms", "300");
-        return config;
+        return server.connectorConfig(topic);
     }
 
     private MisbehavingPop3Server started(MisbehavingPop3Server.Builder builder) {
-        MisbehavingPop3Server server = builder.build();
-        cleanup.add(server);
-        return server.start();
+        return resources.started(builder);
     }
 
     private void create(String name, Map<String, String> config) {
-        connectors.add(name);
-        cluster.createConnector(name, config);
+        resources.connector(name, config);
     }
 
     private static Set<String> messageIds(List<ConsumerRecord<String, String>> records) {

@@ -28,6 +28,7 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
@@ -350,6 +351,26 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     /** The id a single-mailbox connector gives this mailbox when configured with host {@code 127.0.0.1}. */
     public String mailboxId() {
         return user + "@" + host() + ":" + port;
+    }
+
+    /**
+     * The config of a single-mailbox connector that polls this server every 300 ms over plain POP3, with short
+     * timeouts (connect 2 s, read 5 s), the password being {@code pw-<user>}; callers change what a test needs.
+     */
+    public Map<String, String> connectorConfig(String topic) {
+        Map<String, String> config = new java.util.HashMap<>();
+        config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
+        config.put("tasks.max", "1");
+        config.put("topic", topic);
+        config.put("pop3.host", host());
+        config.put("pop3.port", String.valueOf(port));
+        config.put("pop3.security", "none");
+        config.put("pop3.username", user);
+        config.put("pop3.password", "pw-" + user);
+        config.put("pop3.connect.timeout.ms", "2000");
+        config.put("pop3.read.timeout.ms", "5000");
+        config.put("poll.interval.ms", "300");
+        return config;
     }
 
     // ========================================================================================== mailbox
