@@ -65,6 +65,7 @@ public final class MailboxPoller {
     private final Backoff fatalBackoff = new Backoff(FATAL_BACKOFF_INITIAL_MS, FATAL_BACKOFF_MAX_MS);
     private final MessageBuffer buffer = new MessageBuffer();
     private final MailboxMetrics metrics;
+    private final MailboxLogin login;
 
     private long nextDueMs;
     private long minLoginIntervalMs;
@@ -81,6 +82,7 @@ public final class MailboxPoller {
         this.state = new MailboxState(options.deleteAfterAck(), options.startFrom(), options.uidlMismatchPolicy(),
                 options.uidlMismatchThreshold(), committed);
         this.partition = OffsetKeys.partition(mailbox.id());
+        this.login = new MailboxLogin(mailbox);
     }
 
     public String id() {
@@ -192,9 +194,8 @@ public final class MailboxPoller {
             // CAPA before login already tells the minimum interval between logins (RFC 2449 LOGIN-DELAY)
             Integer loginDelay = client.capabilities().loginDelay();
             minLoginIntervalMs = loginDelay == null ? 0 : loginDelay * 1000L;
-            String password = mailbox.password() == null ? "" : mailbox.password().value();
             lastLoginMs = System.currentTimeMillis(); // LOGIN-DELAY counts between logins, not connects
-            client.login(mailbox.username(), password);
+            login.login(client);
             loginDelay = client.capabilities().loginDelay();
             if (loginDelay != null) {
                 minLoginIntervalMs = loginDelay * 1000L;
