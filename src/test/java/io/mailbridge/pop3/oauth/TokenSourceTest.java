@@ -81,12 +81,13 @@ class TokenSourceTest {
 
     @Test
     void rotatedRefreshTokenIsUsedForTheNextRenewal() throws Exception {
-        server.rotateRefreshTokens(true);
+        server.rotateRefreshTokens(true, true);
         TokenSource tokens = source(refreshToken(REFRESH));
         tokens.token();
         now.addAndGet(3_600_000);
         tokens.token(); // fails with invalid_grant unless the rotated token was used: the first one is revoked
         assertEquals(2, server.rotatedRefreshTokens().size());
+        assertEquals(1, server.rotatedRefreshTokenUses());
     }
 
     @Test

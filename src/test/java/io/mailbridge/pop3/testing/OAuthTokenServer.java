@@ -46,6 +46,7 @@ public final class OAuthTokenServer implements AutoCloseable {
     private final Map<String, Issued> accessTokens = new ConcurrentHashMap<>();
     private final List<String> issuedRefreshTokens = new CopyOnWriteArrayList<>();
     private final List<String> tokenRequestGrants = new CopyOnWriteArrayList<>();
+    private final Map<String, AtomicInteger> requestsByClient = new ConcurrentHashMap<>();
     private final AtomicInteger issued = new AtomicInteger();
     private final AtomicInteger introspections = new AtomicInteger();
     private final AtomicInteger inactiveIntrospections = new AtomicInteger();
@@ -54,6 +55,8 @@ public final class OAuthTokenServer implements AutoCloseable {
     private volatile int lifetimeSeconds = 3600;
     private volatile int tokenBytes = 40;
     private volatile boolean rotateRefreshTokens;
+    private volatile boolean revokeUsedRefreshTokens;
+    private final AtomicInteger rotatedRefreshTokenUses = new AtomicInteger();
     private HttpServer server;
 
     public OAuthTokenServer() {
@@ -132,10 +135,19 @@ public final class OAuthTokenServer implements AutoCloseable {
         return this;
     }
 
-    /** Issue a new refresh token with every refresh and revoke the one used, as Microsoft Entra ID does. */
-    public OAuthTokenServer rotateRefreshTokens(boolean on) {
+    /**
+     * Issue a new refresh token with every refresh, as Microsoft Entra ID does. The one used stays valid (as with
+     * Entra ID, until its own expiry) unless {@code revokeUsed}, the strict rotation some providers apply.
+     */
+    public OAuthTokenServer rotateRefreshTokens(boolean on, boolean revokeUsed) {
         rotateRefreshTokens = on;
+        revokeUsedRefreshTokens = revokeUsed;
         return this;
+    }
+
+    /** Refresh requests that presented a refresh token issued by rotation (not the one the test configured). */
+    public int rotatedRefreshTokenUses() {
+        return rotatedRefreshTokenUses.get();
     }
 
     /** The user revoked the grant (or changed the password): every refresh token of that user is invalid. */
@@ -163,6 +175,23 @@ public final class OAuthTokenServer implements AutoCloseable {
     /** Token requests so far (granted or not), by grant type, in order. */
     public List<String> tokenRequests() {
         return List.copyOf(tokenRequestGrants);
+    }
+
+    /** Token requests so far from one client id, granted or not. */
+    public int tokenRequests(String clientId) {
+        AtomicInteger n = requestsByClient.get(clientId);
+        return n == null ? 0 : n.get();
+    }
+
+    /** Whether the token was issued for this user and is neither expired nor revoked (what introspection says). */
+    public boolean valid(String user, String token) {
+        Issued t = accessTokens.get(token);
+        boolean active = t != null && user.equals(t.user()) && System.currentTimeMillis() < t.expiresAtMs();
+        if (!active) {
+            inactiveIntrospections.incrementAndGet();
+        }
+        introspections.incrementAndGet();
+        return active;
     }
 
     public int introspections() {
@@ -200,6 +229,7 @@ public final class OAuthTokenServer implements AutoCloseable {
                 return;
             }
             String clientId = form.get("client_id");
+            requestsByClient.computeIfAbsent(String.valueOf(clientId), k -> new AtomicInteger()).incrementAndGet();
             String expectedSecret = clientId == null ? null : clientSecrets.get(clientId);
             String secret = form.get("client_secret");
             if (expectedSecret == null || (secret != null && !secret.equals(expectedSecret))
@@ -227,9 +257,14 @@ public final class OAuthTokenServer implements AutoCloseable {
                             "Token has been expired or revoked (test server)."));
                     return;
                 }
+                if (issuedRefreshTokens.contains(refresh)) {
+                    rotatedRefreshTokenUses.incrementAndGet();
+                }
                 if (rotateRefreshTokens) {
                     newRefresh = "rt-" + random(24);
-                    refreshTokens.remove(refresh);
+                    if (revokeUsedRefreshTokens) {
+                        refreshTokens.remove(refresh);
+                    }
                     refreshTokens.put(newRefresh, user);
                     issuedRefreshTokens.add(newRefresh);
                 }
