@@ -45,6 +45,7 @@ public final class OAuthTokenServer implements AutoCloseable {
     private final Map<String, String> refreshTokens = new ConcurrentHashMap<>();
     private final Map<String, Issued> accessTokens = new ConcurrentHashMap<>();
     private final List<String> issuedRefreshTokens = new CopyOnWriteArrayList<>();
+    private final List<String> issuedAccessTokens = new CopyOnWriteArrayList<>();
     private final List<String> tokenRequestGrants = new CopyOnWriteArrayList<>();
     private final Map<String, AtomicInteger> requestsByClient = new ConcurrentHashMap<>();
     private final AtomicInteger issued = new AtomicInteger();
@@ -208,9 +209,9 @@ public final class OAuthTokenServer implements AutoCloseable {
         return List.copyOf(issuedRefreshTokens);
     }
 
-    /** Every access token issued and still remembered (secrets: for scanning logs in tests). */
+    /** Every access token ever issued, revoked ones included (secrets: for scanning logs in tests). */
     public List<String> accessTokens() {
-        return List.copyOf(accessTokens.keySet());
+        return List.copyOf(issuedAccessTokens);
     }
 
     // ------------------------------------------------------------------------------------------ endpoints
@@ -278,6 +279,7 @@ public final class OAuthTokenServer implements AutoCloseable {
                 access = access.substring(0, tokenBytes);
             }
             accessTokens.put(access, new Issued(user, System.currentTimeMillis() + lifetimeSeconds * 1000L));
+            issuedAccessTokens.add(access);
             issued.incrementAndGet();
             Map<String, Object> answer = new LinkedHashMap<>();
             answer.put("token_type", "Bearer");
