@@ -271,7 +271,9 @@ class OAuthFaultsIT {
     /** The errors of PUT /connector-plugins/Pop3SourceConnector/config/validate, by key. */
     private static Map<String, String> errors(Map<String, String> config) throws Exception {
         String url = cluster.connect().endpointForResource("connector-plugins/Pop3SourceConnector/config/validate");
-        Response response = cluster.connect().requestPut(url, JSON.writeValueAsString(config));
+        Map<String, String> named = new LinkedHashMap<>(config);
+        named.put("name", "oauth-validate");
+        Response response = cluster.connect().requestPut(url, JSON.writeValueAsString(named));
         String body = String.valueOf(response.getEntity());
         assertEquals(200, response.getStatus(), body);
         Map<String, String> errors = new LinkedHashMap<>();
