@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One request to an OAuth 2 token endpoint (RFC 6749 sections 4.4 and 6), with the client authenticated by
@@ -38,6 +39,11 @@ public final class TokenEndpoint {
     private static final int MAX_RESPONSE_BYTES = 64 * 1024;
     private static final int MAX_DESCRIPTION = 300;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * One client (one selector thread, one connection pool) per connect timeout, shared by every mailbox of the
+     * worker: connect timeouts come from config, so there are only a few.
+     */
+    private static final Map<Integer, HttpClient> CLIENTS = new ConcurrentHashMap<>();
 
     private final OAuthSettings settings;
     private final URI uri;
@@ -47,10 +53,10 @@ public final class TokenEndpoint {
     public TokenEndpoint(OAuthSettings settings, int connectTimeoutMs, int requestTimeoutMs) {
         this.settings = settings;
         this.uri = URI.create(settings.tokenEndpoint().trim());
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(Duration.ofMillis(connectTimeoutMs))
+        this.http = CLIENTS.computeIfAbsent(connectTimeoutMs, ms -> HttpClient.newBuilder()
+                .connectTimeout(Duration.ofMillis(ms))
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
+                .build());
         this.timeout = Duration.ofMillis(requestTimeoutMs);
     }
 
