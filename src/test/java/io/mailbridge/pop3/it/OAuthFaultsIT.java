@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -114,6 +115,30 @@ class OAuthFaultsIT {
         assertEquals(before + 1, tokens.tokenRequests("m365-app"), "one renewal");
         assertEquals(1, pop3.rejectedLoginTimes().size(), "one refusal, then the retry got in\n" + pop3.describe());
         assertRunning("oauth-revoked-access");
+    }
+
+    @Test
+    void tokenRefusedAgainAfterOneRenewalFailsTheTaskAsNeedingAttention() throws Exception {
+        AtomicBoolean permission = new AtomicBoolean(true);
+        MisbehavingPop3Server pop3 = MisbehavingPop3Server.builder()
+                .user("support@contoso.com", "no-password-logins")
+                .saslPlain(false)
+                .xoauth2(OAuthStyle.MICROSOFT, (user, token) -> permission.get() && tokens.valid(user, token))
+                .build();
+        cleanup.add(0, pop3);
+        pop3.start();
+        pop3.deliver(Mails.numbered(1));
+        create("oauth-permission", appOnly(pop3, "oauth-permission"));
+        assertEquals(1, TopicReader.await(cluster, "oauth-permission", 1, WAIT).size(), pop3.describe());
+        int before = tokens.tokenRequests("m365-app");
+
+        permission.set(false); // an administrator removed the app's FullAccess on the mailbox
+        pop3.deliver(Mails.numbered(2));
+        ConnectorStateInfo.TaskState failed = awaitTaskState("oauth-permission", "FAILED");
+        assertTrue(failed.trace().contains("does not accept it"), failed.trace());
+        assertTrue(failed.trace().contains("pop3.username"), failed.trace());
+        assertEquals(before + 1, tokens.tokenRequests("m365-app"), "exactly one renewal before giving up");
+        assertEquals(2, pop3.rejectedLoginTimes().size(), "the cached token and the renewed one\n" + pop3.describe());
     }
 
     @Test
