@@ -62,6 +62,11 @@ public class Pop3SourceConnector extends SourceConnector {
         }
         log.info("Starting Mailbridge POP3 connector {} for {} mailbox(es): {}", version(), mailboxIds.size(),
                 mailboxIds);
+        if (config.deletesAttachmentsNotInKafka()) {
+            log.warn("delete.after.ack=true with attachments={} and include.raw=false: mail is deleted from the server"
+                    + " although its attachment content is not in the record. Set include.raw=true or"
+                    + " attachments=inline to keep it in Kafka.", config.attachments().configValue());
+        }
     }
 
     @Override

@@ -74,11 +74,17 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     public static final String START_FROM_CONFIG = "start.from";
     public static final String UIDL_MISMATCH_POLICY_CONFIG = "uidl.mismatch.policy";
     public static final String UIDL_MISMATCH_THRESHOLD_CONFIG = "uidl.mismatch.threshold";
+    public static final String MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG = "message.refused.max.attempts";
 
     public static final String MESSAGE_MAX_BYTES_CONFIG = "message.max.bytes";
     public static final String OVERSIZE_POLICY_CONFIG = "oversize.policy";
     public static final String ATTACHMENTS_CONFIG = "attachments";
     public static final String INCLUDE_RAW_CONFIG = "include.raw";
+    public static final String RECORD_MAX_BYTES_CONFIG = "record.max.bytes";
+
+    /** Connect's own keys that make the worker drop records of a connector (read from the connector config). */
+    static final String TRANSFORMS_CONFIG = "transforms";
+    static final String ERRORS_TOLERANCE_CONFIG = "errors.tolerance";
 
     /** Internal: the mailbox aliases a task polls, set by the connector in each task's config. */
     public static final String TASK_MAILBOXES_CONFIG = "mailbridge.task.mailboxes";
@@ -201,7 +207,9 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         def.define(SECURITY_CONFIG, Type.STRING, Security.TLS.configValue(),
                 ConfigValidators.enumValue(Security.class), Importance.HIGH,
                 "Connection security: 'tls' (implicit TLS, POP3S), 'starttls' (STLS before login; the connector"
-                        + " never falls back to plaintext) or 'none'.",
+                        + " never falls back to plaintext) or 'none'. With 'none' the user name, the password and"
+                        + " OAuth tokens travel in clear text (APOP sends only a digest of the password, but the mail"
+                        + " itself is still unencrypted); the connector logs a warning for each such mailbox at start.",
                 GROUP_SECURITY, ++order, Width.SHORT, "Security", new SecurityRecommender(null));
         def.define(TRUSTSTORE_LOCATION_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(),
                 Importance.MEDIUM,
@@ -234,7 +242,12 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                 GROUP_MAILBOX, ++order, Width.LONG, "Mailbox aliases");
         def.define(DELETE_AFTER_ACK_CONFIG, Type.BOOLEAN, false, Importance.HIGH,
                 "Delete each message on the server (DELE, committed by QUIT) once Kafka has acknowledged its"
-                        + " record. 'false' keeps mail on the server.",
+                        + " record. 'false' keeps mail on the server. A record that does not carry the whole message"
+                        + " (truncated=true) or that the worker dropped (an SMT, errors.tolerance=all) never leads to"
+                        + " a deletion. Note that with '" + ATTACHMENTS_CONFIG + "' other than 'inline' and '"
+                        + INCLUDE_RAW_CONFIG + "=false' the attachment content never reaches Kafka, yet the message is"
+                        + " deleted: set " + INCLUDE_RAW_CONFIG + "=true or " + ATTACHMENTS_CONFIG + "=inline to keep"
+                        + " it (the connector logs a warning at start otherwise).",
                 GROUP_MAILBOX, ++order, Width.SHORT, "Delete after ack");
         def.define(START_FROM_CONFIG, Type.STRING, StartFrom.EARLIEST.configValue(),
                 ConfigValidators.enumValue(StartFrom.class), Importance.MEDIUM,
@@ -264,13 +277,30 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         def.define(BATCH_MAX_MESSAGES_CONFIG, Type.INT, 1000, ConfigDef.Range.between(1, 100_000),
                 Importance.LOW, "At most this many messages are fetched in one POP3 session.",
                 GROUP_POLLING, ++order, Width.SHORT, "Messages per session");
+        def.define(MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG, Type.INT, 5, ConfigDef.Range.between(1, 100),
+                Importance.LOW,
+                "How many sessions in a row the server may refuse to deliver a message (-ERR to RETR or TOP, e.g. a"
+                        + " damaged store file) before it is published as a record without content whose"
+                        + " parse_error says why (never deleted). Between attempts the mailbox backs off 2 s, doubling;"
+                        + " the messages after it wait, about 30 s in all with the default of 5.",
+                GROUP_POLLING, ++order, Width.SHORT, "Attempts for a refused message");
 
         order = 0;
         def.define(MESSAGE_MAX_BYTES_CONFIG, Type.INT, 10 * 1024 * 1024,
                 ConfigDef.Range.between(1024, Integer.MAX_VALUE - 1024), Importance.MEDIUM,
-                "Largest message, in octets as the server sends it, that is turned into a full record. Keep it"
-                        + " below the producer's max.request.size and the topic's max.message.bytes.",
+                "Largest message, in octets as the server sends it, that is turned into a full record; larger"
+                        + " ones follow '" + OVERSIZE_POLICY_CONFIG + "'. What reaches Kafka is further bounded by '"
+                        + RECORD_MAX_BYTES_CONFIG + "'.",
                 GROUP_OUTPUT, ++order, Width.SHORT, "Largest message (bytes)");
+        def.define(RECORD_MAX_BYTES_CONFIG, Type.INT, 1_000_000, ConfigDef.Range.between(16_384, Integer.MAX_VALUE),
+                Importance.MEDIUM,
+                "Largest record, in bytes as the JSON converter writes it with its schema (the largest of the usual"
+                        + " converters). A record that would be larger loses attachment content, then the raw"
+                        + " message, then the ends of its html and text bodies, and gets truncated=true (so it is"
+                        + " never deleted). The default fits the producer's default max.request.size (1048576); raise"
+                        + " both (producer.override.max.request.size, the topic's max.message.bytes) to publish larger"
+                        + " mail whole.",
+                GROUP_OUTPUT, ++order, Width.SHORT, "Largest record (bytes)");
         def.define(OVERSIZE_POLICY_CONFIG, Type.STRING, OversizePolicy.SKIP.configValue(),
                 ConfigValidators.enumValue(OversizePolicy.class), Importance.MEDIUM,
                 "What to do with a larger message: 'fail' stops the mailbox with an error naming the message;"
@@ -486,6 +516,31 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
 
     public boolean includeRaw() {
         return getBoolean(INCLUDE_RAW_CONFIG);
+    }
+
+    public int recordMaxBytes() {
+        return getInt(RECORD_MAX_BYTES_CONFIG);
+    }
+
+    public int messageRefusedMaxAttempts() {
+        return getInt(MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG);
+    }
+
+    /**
+     * Whether the worker may drop records of this connector, reporting them to {@code commitRecord} with null
+     * metadata while still committing their offsets: when an SMT is configured (any SMT can return null) or
+     * {@code errors.tolerance=all}. Connect hands the connector, and so its tasks, its whole config.
+     */
+    public boolean workerMayDropRecords() {
+        Object transforms = originals().get(TRANSFORMS_CONFIG);
+        Object tolerance = originals().get(ERRORS_TOLERANCE_CONFIG);
+        return (transforms != null && !transforms.toString().isBlank())
+                || (tolerance != null && "all".equalsIgnoreCase(tolerance.toString().trim()));
+    }
+
+    /** Delete mode that deletes mail whose attachment content is not in the record. */
+    public boolean deletesAttachmentsNotInKafka() {
+        return deleteAfterAck() && attachments() != AttachmentMode.INLINE && !includeRaw();
     }
 
     /** The config of a task that polls the given mailboxes: the connector's config plus their aliases. */

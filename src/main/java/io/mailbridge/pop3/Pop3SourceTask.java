@@ -1,6 +1,7 @@
 package io.mailbridge.pop3;
 
 import io.mailbridge.pop3.config.MailboxSettings;
+import io.mailbridge.pop3.config.Security;
 import io.mailbridge.pop3.mailbox.MailboxFailure;
 import io.mailbridge.pop3.mailbox.MailboxMetrics;
 import io.mailbridge.pop3.mailbox.MailboxPoller;
@@ -82,6 +83,11 @@ public class Pop3SourceTask extends SourceTask {
             metrics.add(mailboxMetrics);
             MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
             pollers.put(m.id(), new MailboxPoller(m, options, mapper, offset, mailboxMetrics));
+            if (m.security() == Security.NONE) {
+                log.warn("Mailbox {}: pop3.security=none: the user name{} and all mail travel unencrypted to {}:{};"
+                        + " use tls or starttls", m.id(), m.authMechanisms().equals(List.of("APOP"))
+                        ? " (with APOP only a digest of the password)" : ", the password or token", m.host(), m.port());
+            }
             log.info("Mailbox {}: starting {}", m.id(), offset == null
                     ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
                     : "after UIDL " + offset.uidl());

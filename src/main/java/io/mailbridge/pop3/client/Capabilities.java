@@ -108,6 +108,15 @@ public final class Capabilities {
         return args.isEmpty() ? null : args.get(0).toUpperCase(Locale.ROOT);
     }
 
+    /**
+     * Whether EXPIRE carries the {@code USER} tag (RFC 2449): the policy differs between users, and only CAPA
+     * after login tells this user's.
+     */
+    public boolean expireVariesPerUser() {
+        List<String> args = arguments("EXPIRE");
+        return args.size() > 1 && "USER".equalsIgnoreCase(args.get(1));
+    }
+
     /** The LOGIN-DELAY in seconds; null when not advertised or not a number. */
     public Integer loginDelay() {
         List<String> args = arguments("LOGIN-DELAY");

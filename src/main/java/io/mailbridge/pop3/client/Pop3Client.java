@@ -44,7 +44,6 @@ public final class Pop3Client implements Closeable {
     static final int MAX_LISTING_LINES = 10_000_000;
     private static final int MAX_UID_LENGTH = 70;
     private static final int DELETE_WINDOW = 256;
-    private static final int MAX_SUPPRESSED_FAILURES = 100;
 
     private final Pop3ClientSettings settings;
     private final String peer;
@@ -54,6 +53,8 @@ public final class Pop3Client implements Closeable {
     private ResponseReader reader;
     private CommandWriter writer;
     private Capabilities capabilities = Capabilities.NONE;
+    /** Whether {@link #capabilities} were announced after login (RFC 2449: they may change with the user). */
+    private boolean capabilitiesOfUser;
     private String apopTimestamp;
     // Masked in the wire trace while logging in, in case a server echoes them.
     private List<String> secrets = List.of();
@@ -266,6 +267,8 @@ public final class Pop3Client implements Closeable {
                 try {
                     authenticate(mechanism, user, password);
                     log.debug("Logged in to {} for mailbox {} with {}", peer, mailboxId, mechanism);
+                    secrets = List.of();
+                    askCapabilitiesOfUser();
                     return;
                 } catch (Pop3Exception e) {
                     if (reader.broken() || e.responseCode() != null || e.kind() != Pop3Exception.Kind.AUTHENTICATION) {
@@ -286,6 +289,30 @@ public final class Pop3Client implements Closeable {
         throw new Pop3Exception("Authentication failed for mailbox " + mailboxId + ": server " + peer
                 + " offers none of the configured mechanisms: " + String.join(", ", skipped),
                 Pop3Exception.Kind.AUTHENTICATION, null);
+    }
+
+    /**
+     * RFC 2449: EXPIRE and LOGIN-DELAY announced before login may change after it (the {@code USER} tag says they
+     * do), so ask again. A server that refuses CAPA in the TRANSACTION state keeps its first announcement.
+     */
+    private void askCapabilitiesOfUser() throws IOException {
+        if (capabilities == Capabilities.NONE) {
+            return; // no CAPA before login: none after it either
+        }
+        Capabilities afterLogin = capa();
+        if (afterLogin != Capabilities.NONE) {
+            capabilities = afterLogin;
+            capabilitiesOfUser = true;
+        }
+        log.debug("Capabilities of {} for mailbox {} after login: {}", peer, mailboxId, capabilities);
+    }
+
+    /**
+     * Whether the server expunges retrieved messages when the session ends with QUIT: {@code EXPIRE 0} for this
+     * user, or a per-user EXPIRE policy ({@code USER} tag) the server did not reveal after login.
+     */
+    public boolean expiresOnRetrieval() {
+        return "0".equals(capabilities.expire()) || (!capabilitiesOfUser && capabilities.expireVariesPerUser());
     }
 
     private String automaticMechanism() {
@@ -449,6 +476,7 @@ public final class Pop3Client implements Closeable {
             }
             List<UidlEntry> entries = new ArrayList<>();
             Set<String> seen = new HashSet<>();
+            Set<Integer> numbers = new HashSet<>();
             Pop3Exception invalid = null;
             int lines = 0;
             while (reader.nextListingLine()) {
@@ -457,7 +485,7 @@ public final class Pop3Client implements Closeable {
                             + " has more than " + MAX_LISTING_LINES + " lines");
                 }
                 if (invalid == null) {
-                    invalid = parseUidlLine(entries, seen);
+                    invalid = parseUidlLine(entries, seen, numbers);
                 }
             }
             if (invalid != null) {
@@ -469,7 +497,7 @@ public final class Pop3Client implements Closeable {
         }
     }
 
-    private Pop3Exception parseUidlLine(List<UidlEntry> entries, Set<String> seen) {
+    private Pop3Exception parseUidlLine(List<UidlEntry> entries, Set<String> seen, Set<Integer> numbers) {
         byte[] line = reader.line();
         int length = reader.lineLength();
         int i = parseNumberEnd(line, length);
@@ -492,6 +520,12 @@ public final class Pop3Client implements Closeable {
                     + " bytes '" + ResponseReader.printable(line, i, uidLength, 80) + "'", Pop3Exception.Kind.PROTOCOL, null);
         }
         String uid = new String(line, i, uidLength, StandardCharsets.US_ASCII);
+        if (!numbers.add(number)) {
+            // Which message is which cannot be told: one message's content could land under another's UIDL.
+            return new Pop3Exception("UIDL answer from " + peer + " lists message number " + number + " twice in"
+                    + " mailbox " + mailboxId + "; the server's listing cannot be trusted", Pop3Exception.Kind.PROTOCOL,
+                    null);
+        }
         if (!seen.add(uid)) {
             int first = 0;
             for (UidlEntry entry : entries) {
@@ -725,17 +759,16 @@ public final class Pop3Client implements Closeable {
     }
 
     /**
-     * DELE for each message, pipelined when the server advertises PIPELINING. Every answer
-     * is read even when some are -ERR; then one exception reports the refusals (the first
-     * as its message, up to 100 more as suppressed exceptions). The other messages stay
-     * marked.
+     * DELE for each message, pipelined when the server advertises PIPELINING. Every answer is read even when some
+     * are -ERR; a refusal does not cancel the others, which stay marked and are deleted by {@link #quit()}.
+     *
+     * @return the messages whose DELE the server refused (-ERR), in the order given; empty when all are marked
      */
-    public void deleAll(int[] numbers) throws IOException {
+    public List<Refusal> deleAll(int[] numbers) throws IOException {
         checkNumbers(numbers);
         ensureOpen();
         int inFlight = capabilities.pipelining() ? DELETE_WINDOW : 1;
-        List<Pop3Exception> refusals = new ArrayList<>();
-        int refused = 0;
+        List<Refusal> refusals = new ArrayList<>();
         int sent = 0;
         int done = 0;
         try {
@@ -743,26 +776,18 @@ public final class Pop3Client implements Closeable {
                 sent = topUp("DELE", numbers, sent, done, inFlight);
                 Pop3Response response = status();
                 if (!response.ok()) {
-                    refused++;
-                    if (refusals.size() <= MAX_SUPPRESSED_FAILURES) {
-                        refusals.add(refused("DELE " + numbers[done], response));
-                    }
+                    refusals.add(new Refusal(numbers[done], refused("DELE " + numbers[done], response)));
                 }
                 done++;
             }
         } catch (IOException e) {
             throw abandonIfBroken(e);
         }
-        if (refused > 0) {
-            Pop3Exception first = refusals.get(0);
-            Pop3Exception summary = new Pop3Exception("DELE refused for " + refused + " of " + numbers.length
-                    + " messages in mailbox " + mailboxId + "; first: " + first.getMessage(), first.kind(),
-                    first.responseCode());
-            for (Pop3Exception refusal : refusals.subList(1, refusals.size())) {
-                summary.addSuppressed(refusal);
-            }
-            throw summary;
-        }
+        return refusals;
+    }
+
+    /** A command for one message that the server answered with -ERR. */
+    public record Refusal(int number, Pop3Exception error) {
     }
 
     /**

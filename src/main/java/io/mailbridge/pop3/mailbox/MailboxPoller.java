@@ -1,5 +1,6 @@
 package io.mailbridge.pop3.mailbox;
 
+import io.mailbridge.pop3.client.MessageConsumer;
 import io.mailbridge.pop3.client.MessageSizes;
 import io.mailbridge.pop3.client.Pop3Client;
 import io.mailbridge.pop3.client.Pop3ClientSettings;
@@ -12,6 +13,7 @@ import io.mailbridge.pop3.offset.OffsetKeys;
 import io.mailbridge.pop3.offset.UidlOffset;
 import io.mailbridge.pop3.record.MessageMapper;
 import io.mailbridge.pop3.record.MessageSchema;
+import io.mailbridge.pop3.record.RecordBudget;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.header.ConnectHeaders;
@@ -48,6 +50,8 @@ public final class MailboxPoller {
     private static final long TRANSIENT_BACKOFF_MAX_MS = 300_000;
     private static final long FATAL_BACKOFF_INITIAL_MS = 300_000;
     private static final long FATAL_BACKOFF_MAX_MS = 3_600_000;
+    private static final long REFUSAL_BACKOFF_INITIAL_MS = 2_000;
+    private static final long REFUSAL_BACKOFF_MAX_MS = 300_000;
     private static final long DEFAULT_LOGIN_DELAY_MS = 60_000;
     /** Servers measure LOGIN-DELAY on their own clock, often in whole seconds: stay clear of the boundary. */
     private static final long LOGIN_DELAY_MARGIN_MS = 250;
@@ -63,8 +67,14 @@ public final class MailboxPoller {
     private Pop3ClientSettings clientSettings;
     private final Backoff transientBackoff = new Backoff(TRANSIENT_BACKOFF_INITIAL_MS, TRANSIENT_BACKOFF_MAX_MS);
     private final Backoff fatalBackoff = new Backoff(FATAL_BACKOFF_INITIAL_MS, FATAL_BACKOFF_MAX_MS);
+    private final Backoff refusalBackoff = new Backoff(REFUSAL_BACKOFF_INITIAL_MS, REFUSAL_BACKOFF_MAX_MS);
     private final MessageBuffer buffer = new MessageBuffer();
     private final MailboxMetrics metrics;
+    private final RecordBudget budget;
+    /** The message the server refused to deliver in the last sessions (counted by refusalBackoff). */
+    private String refusedUid;
+    /** Not before this time is the refused message asked for again (sessions for deletes may come sooner). */
+    private long refusedRetryAtMs;
     private final MailboxLogin login;
 
     private long nextDueMs;
@@ -80,8 +90,14 @@ public final class MailboxPoller {
         this.mapper = mapper;
         this.metrics = metrics;
         this.state = new MailboxState(options.deleteAfterAck(), options.startFrom(), options.uidlMismatchPolicy(),
-                options.uidlMismatchThreshold(), committed);
+                options.uidlMismatchThreshold(), options.workerMayDropRecords(), committed);
         this.partition = OffsetKeys.partition(mailbox.id());
+        this.budget = new RecordBudget(options.recordMaxBytes());
+        if (state.unknownOutcomes() > 0) {
+            log.warn("Mailbox {}: the committed offset cannot tell whether the worker delivered or dropped the"
+                    + " records of {} messages (an SMT or errors.tolerance=all may drop records); those still on the"
+                    + " server are published again instead of deleted", mailbox.id(), state.unknownOutcomes());
+        }
         this.login = new MailboxLogin(mailbox);
     }
 
@@ -129,6 +145,9 @@ public final class MailboxPoller {
             backlog = session.more;
             long endMs = System.currentTimeMillis();
             nextDueMs = backlog ? endMs : endMs + options.pollIntervalMs();
+            if (refusedUid != null) {
+                nextDueMs = Math.max(nextDueMs, refusedRetryAtMs);
+            }
             metrics.sessionSucceeded(records.size(), session.bytes, session.deleted, nowMs);
             if (!records.isEmpty() || session.deleted > 0) {
                 log.info("Mailbox {}: published {} messages ({} bytes), deleted {}, in {} ms{}", mailbox.id(),
@@ -177,6 +196,10 @@ public final class MailboxPoller {
         boolean more;
         long bytes;
         int deleted;
+        /** The first message the server refused to deliver; nothing after it is published in this session. */
+        UidlEntry refused;
+        long refusedSize;
+        String refusal;
     }
 
     private Session runSession(long nowMs, List<SourceRecord> records) throws IOException {
@@ -200,8 +223,8 @@ public final class MailboxPoller {
             if (loginDelay != null) {
                 minLoginIntervalMs = loginDelay * 1000L;
             }
-            // EXPIRE 0: the server deletes every retrieved message when the session ends with QUIT
-            boolean expiresOnRetr = "0".equals(client.capabilities().expire());
+            // EXPIRE 0 for this user (CAPA after login): the server deletes every retrieved message at QUIT
+            boolean expiresOnRetr = client.expiresOnRetrieval();
 
             List<UidlEntry> listing = client.uidl();
             List<String> uids = new ArrayList<>(listing.size());
@@ -233,8 +256,13 @@ public final class MailboxPoller {
             }
             session.more = selection.more();
             MailboxFailure stop = null;
-            if (selection.indexes().length > 0) {
+            if (refusedUid != null && System.currentTimeMillis() < refusedRetryAtMs) {
+                session.more = false; // a session for deletes: the refused message's back-off still runs
+            } else if (selection.indexes().length > 0) {
                 stop = fetch(client, listing, selection, records, session);
+                if (stop == null && session.refused != null) {
+                    refused(session, records);
+                }
             }
             if (expiresOnRetr && !records.isEmpty()) {
                 // Leave without QUIT, so the server does not enter UPDATE state and expunges nothing: the
@@ -269,16 +297,71 @@ public final class MailboxPoller {
                 uids.add(e.uid());
             }
         }
-        if (n > 0) {
-            client.deleAll(java.util.Arrays.copyOf(numbers, n));
+        if (n == 0) {
+            return uids;
+        }
+        List<Pop3Client.Refusal> refusals = client.deleAll(java.util.Arrays.copyOf(numbers, n));
+        if (!refusals.isEmpty()) {
+            // the other deletes stay marked and take effect at QUIT; the refused ones are tried again next session
+            Set<Integer> refusedNumbers = new HashSet<>();
+            for (Pop3Client.Refusal r : refusals) {
+                refusedNumbers.add(r.number());
+            }
+            List<String> marked = new ArrayList<>(uids.size());
+            for (UidlEntry e : listing) {
+                if (deletable.contains(e.uid()) && !refusedNumbers.contains(e.number())) {
+                    marked.add(e.uid());
+                }
+            }
+            log.warn("Mailbox {}: the server refused DELE for {} of {} messages, which stay on the server and are"
+                    + " deleted in a later session; first: {}", mailbox.id(), refusals.size(), n,
+                    refusals.get(0).error().getMessage());
+            return marked;
         }
         return uids;
+    }
+
+    /**
+     * The server refused to deliver a message: back off and ask again in a later session, holding back the messages
+     * after it (records go out in mailbox order); after {@code message.refused.max.attempts} refusals in a row,
+     * publish it as a record without content that says why, and go on.
+     */
+    private void refused(Session session, List<SourceRecord> records) {
+        UidlEntry entry = session.refused;
+        if (!entry.uid().equals(refusedUid)) {
+            refusedUid = entry.uid();
+            refusalBackoff.reset();
+        }
+        long delay = refusalBackoff.next();
+        int attempts = refusalBackoff.failures();
+        if (attempts >= options.messageRefusedMaxAttempts()) {
+            String reason = "the server refused to deliver this message " + attempts + " times: " + session.refusal;
+            log.error("Mailbox {}: {}; publishing message {} without content (it stays on the server)", mailbox.id(),
+                    reason, entry.uid());
+            records.add(record(entry.uid(), mapper.mapRefused(mailbox.id(), entry.uid(), session.refusedSize, reason)));
+            refusedUid = null;
+            refusalBackoff.reset();
+            session.more = true;
+            return;
+        }
+        log.warn("Mailbox {}: the server refused to deliver message {} (attempt {} of {}): {}; retrying in {} ms,"
+                + " later messages wait", mailbox.id(), entry.uid(), attempts, options.messageRefusedMaxAttempts(),
+                session.refusal, delay);
+        session.more = false;
+        refusedRetryAtMs = System.currentTimeMillis() + delay;
     }
 
     /** Fetches the selected messages; returns a failure to raise after QUIT, or null. */
     private MailboxFailure fetch(Pop3Client client, List<UidlEntry> listing, MailboxState.Selection selection,
                                  List<SourceRecord> records, Session session) throws IOException {
         MessageSizes sizes = client.list();
+        String disagreement = disagreement(listing, sizes);
+        if (disagreement != null) {
+            session.more = false;
+            return new MailboxFailure(mailbox.id(), false, "Mailbox " + mailbox.id() + ": the server's UIDL and LIST"
+                    + " listings disagree (" + disagreement + "), so its message numbers cannot be trusted; nothing"
+                    + " was fetched in this session", null);
+        }
         int max = options.messageMaxBytes();
         List<Integer> run = new ArrayList<>();
         long selectedBytes = 0;
@@ -293,18 +376,37 @@ public final class MailboxPoller {
             if (listed > max) {
                 if (options.oversizePolicy() == OversizePolicy.FAIL) {
                     MailboxFailure earlier = retrieve(client, listing, sizes, run, records, session);
-                    return earlier != null ? earlier : oversize(entry, listed);
+                    return earlier != null || session.refused != null ? earlier : oversize(entry, listed);
                 }
                 if (options.oversizePolicy() == OversizePolicy.SKIP && client.capabilities().top()) {
-                    retrieve(client, listing, sizes, run, records, session);
+                    MailboxFailure failure = retrieve(client, listing, sizes, run, records, session);
                     run.clear();
+                    if (failure != null || session.refused != null) {
+                        return failure;
+                    }
                     headersOnly(client, entry, listed, records, session);
+                    if (session.refused != null) {
+                        return null;
+                    }
                     continue;
                 }
             }
             run.add(index);
         }
         return retrieve(client, listing, sizes, run, records, session);
+    }
+
+    /** Why the UIDL and LIST listings of one session do not describe the same messages, or null. */
+    static String disagreement(List<UidlEntry> listing, MessageSizes sizes) {
+        for (UidlEntry e : listing) {
+            if (!sizes.contains(e.number())) {
+                return "message " + e.number() + " (UIDL " + e.uid() + ") is missing from LIST";
+            }
+        }
+        if (sizes.count() != listing.size()) {
+            return "LIST has " + sizes.count() + " messages, UIDL " + listing.size();
+        }
+        return null;
     }
 
     private MailboxFailure oversize(UidlEntry entry, long size) {
@@ -327,12 +429,22 @@ public final class MailboxPoller {
             byNumber.put(e.number(), e);
         }
         MailboxFailure[] failure = new MailboxFailure[1];
-        client.retrieve(numbers, mailbox.pipeliningWindow(), (number, body) -> {
-            if (failure[0] != null) {
-                return; // the client drains what we do not read
+        client.retrieve(numbers, mailbox.pipeliningWindow(), new MessageConsumer() {
+            @Override
+            public void accept(int number, InputStream body) throws IOException {
+                if (failure[0] != null || session.refused != null) {
+                    return; // the client drains what we do not read
+                }
+                UidlEntry entry = byNumber.get(number);
+                failure[0] = MailboxPoller.this.accept(client, entry, sizes.size(number), body, records, session);
             }
-            UidlEntry entry = byNumber.get(number);
-            failure[0] = accept(client, entry, sizes.size(number), body, records, session);
+
+            @Override
+            public void failed(int number, Pop3Exception error) {
+                if (failure[0] == null && session.refused == null) {
+                    refusedBy(session, byNumber.get(number), sizes.size(number), error);
+                }
+            }
         });
         return failure[0];
     }
@@ -362,13 +474,27 @@ public final class MailboxPoller {
 
     private void headersOnly(Pop3Client client, UidlEntry entry, long listedSize, List<SourceRecord> records,
                              Session session) throws IOException {
-        client.top(entry.number(), 0, (number, body) -> {
-            readBounded(client, entry, body, 0, listedSize);
-            Struct value = mapper.mapHeadersOnly(mailbox.id(), entry.uid(), buffer.bytes(), buffer.headerLength(),
-                    listedSize);
-            records.add(record(entry.uid(), value));
-            session.bytes += buffer.size();
+        client.top(entry.number(), 0, new MessageConsumer() {
+            @Override
+            public void accept(int number, InputStream body) throws IOException {
+                readBounded(client, entry, body, 0, listedSize);
+                Struct value = mapper.mapHeadersOnly(mailbox.id(), entry.uid(), buffer.bytes(),
+                        buffer.headerLength(), listedSize);
+                records.add(record(entry.uid(), value));
+                session.bytes += buffer.size();
+            }
+
+            @Override
+            public void failed(int number, Pop3Exception error) {
+                refusedBy(session, entry, listedSize, error);
+            }
         });
+    }
+
+    private static void refusedBy(Session session, UidlEntry entry, long listedSize, Pop3Exception error) {
+        session.refused = entry;
+        session.refusedSize = Math.max(0, listedSize);
+        session.refusal = error.getMessage();
     }
 
     /**
@@ -390,6 +516,7 @@ public final class MailboxPoller {
     }
 
     private SourceRecord record(String uid, Struct value) {
+        value = budget.fit(value);
         boolean truncated = Boolean.TRUE.equals(value.getBoolean(MessageSchema.FIELD_TRUNCATED));
         UidlOffset offset = state.published(uid, truncated);
         ConnectHeaders headers = new ConnectHeaders();

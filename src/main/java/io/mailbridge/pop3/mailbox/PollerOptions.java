@@ -15,11 +15,15 @@ public record PollerOptions(
         UidlMismatchPolicy uidlMismatchPolicy,
         int uidlMismatchThreshold,
         int messageMaxBytes,
-        OversizePolicy oversizePolicy) {
+        OversizePolicy oversizePolicy,
+        int recordMaxBytes,
+        int messageRefusedMaxAttempts,
+        boolean workerMayDropRecords) {
 
     public static PollerOptions from(Pop3SourceConnectorConfig config) {
         return new PollerOptions(config.topic(), config.pollInterval().toMillis(), config.batchMaxMessages(),
                 config.deleteAfterAck(), config.startFrom(), config.uidlMismatchPolicy(),
-                config.uidlMismatchThreshold(), config.messageMaxBytes(), config.oversizePolicy());
+                config.uidlMismatchThreshold(), config.messageMaxBytes(), config.oversizePolicy(),
+                config.recordMaxBytes(), config.messageRefusedMaxAttempts(), config.workerMayDropRecords());
     }
 }

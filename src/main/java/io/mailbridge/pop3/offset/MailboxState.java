@@ -22,9 +22,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * (at or before it) and new (after it), because servers list mail in arrival order.
  *
  * <p>Delete mode: published mail leaves the server, so the anchor is usually gone; a message is new unless it is
- * known to be in flight, due for deletion, kept on purpose (truncated) or dropped by the worker. After a restart
- * only the committed pending deletes and kept UIDLs are known, so a message that was acknowledged after the last
- * committed record (an "orphan") is published again: at-least-once, never lost.
+ * known to be in flight, due for deletion, kept on purpose (truncated) or dropped by the worker, or was in the
+ * mailbox before it started with {@code start.from=latest} (everything up to the newest of the remembered
+ * "before" UIDLs still listed). After a restart the committed pending deletes and kept UIDLs are known. The
+ * committed offset's own UIDL and its unconfirmed ones are known to be in Kafka only when the worker could not drop
+ * records when it was written; otherwise their outcome is unknown and, if still on the server, they are published
+ * again: a duplicate, never a deletion on a guess.
  */
 public final class MailboxState {
 
@@ -35,6 +38,7 @@ public final class MailboxState {
     }
 
     private final boolean deleteMode;
+    private final boolean dropsPossible;
     private final StartFrom startFrom;
     private final UidlMismatchPolicy mismatchPolicy;
     private final int mismatchThreshold;
@@ -52,19 +56,28 @@ public final class MailboxState {
     /** Delete mode: published UIDLs whose acknowledgement has not arrived, oldest first. */
     private final LinkedHashMap<String, Boolean> unconfirmed = new LinkedHashMap<>();
     private int unconfirmedChars;
+    /** Delete mode, start.from=latest: where the mail found at the start ends (see {@link UidlOffset}). */
+    private List<String> beforeNewest = List.of();
+    private List<String> beforeOldest = List.of();
+    /** Committed UIDLs whose outcome (delivered or dropped) the committed offset cannot tell. */
+    private int unknownOutcomes;
 
     public MailboxState(boolean deleteMode, StartFrom startFrom, UidlOffset committed) {
-        this(deleteMode, startFrom, UidlMismatchPolicy.EARLIEST, Integer.MAX_VALUE, committed);
+        this(deleteMode, startFrom, UidlMismatchPolicy.EARLIEST, Integer.MAX_VALUE, true, committed);
     }
 
     /**
      * @param mismatchPolicy    keep mode: what to do when none of the remembered UIDLs is on the server and more
      *                          than {@code mismatchThreshold} messages are listed (the server probably rebuilt its
-     *                          UIDL index); at or below the threshold the listing is taken as new mail
+     *                          UIDL index); at or below the threshold the listing is taken as new mail. Delete mode
+     *                          with start.from=latest: what to do when the end of the mail found at the start can no
+     *                          longer be told (whatever the count: a guess there could delete old mail)
+     * @param dropsPossible     whether the worker may drop this connector's records (an SMT, errors.tolerance=all)
      */
     public MailboxState(boolean deleteMode, StartFrom startFrom, UidlMismatchPolicy mismatchPolicy,
-                        int mismatchThreshold, UidlOffset committed) {
+                        int mismatchThreshold, boolean dropsPossible, UidlOffset committed) {
         this.deleteMode = deleteMode;
+        this.dropsPossible = dropsPossible;
         this.startFrom = startFrom;
         this.mismatchPolicy = mismatchPolicy;
         this.mismatchThreshold = mismatchThreshold;
@@ -82,15 +95,34 @@ public final class MailboxState {
                 for (String uid : committed.keep()) {
                     statuses.put(uid, Status.KEPT);
                 }
-                // The committed offset proves Kafka acknowledged these records (or the worker dropped them in the
-                // last batch before the task stopped, which cannot be told apart): delete, never publish again.
-                List<String> acknowledged = new ArrayList<>(committed.unconfirmed());
-                acknowledged.add(committed.uidl());
-                for (String uid : acknowledged) {
-                    statuses.putIfAbsent(uid, Status.DELETE_PENDING);
+                beforeNewest = committed.beforeNewest();
+                beforeOldest = committed.beforeOldest();
+                List<String> published = new ArrayList<>(committed.unconfirmed());
+                published.add(committed.uidl());
+                for (String uid : published) {
+                    if (statuses.containsKey(uid)) {
+                        continue;
+                    }
+                    if (committed.dropsPossible()) {
+                        // Delivered or dropped: the offset cannot tell. Left unknown, such mail is published again
+                        // if it is still on the server; a dropped record is then dropped (and kept) again.
+                        unknownOutcomes++;
+                    } else {
+                        // Nothing could drop records when this offset was written, so its commit proves Kafka
+                        // has all of them.
+                        statuses.put(uid, Status.DELETE_PENDING);
+                    }
                 }
             }
         }
+    }
+
+    /**
+     * Delete mode: how many committed UIDLs have an outcome the committed offset cannot tell (the worker could drop
+     * records); those still on the server are published again instead of deleted.
+     */
+    public int unknownOutcomes() {
+        return unknownOutcomes;
     }
 
     /** Outcome of {@link #select}: the listing indexes to fetch, and whether more new mail remains after them. */
@@ -116,6 +148,37 @@ public final class MailboxState {
             }
         }
         int from = 0;
+        if (deleteMode && !beforeNewest.isEmpty()) {
+            int split = lastIndexOfAny(uids, new HashSet<>(beforeNewest));
+            if (split >= 0) {
+                from = split + 1;
+                markBefore(uids.subList(0, split + 1));
+            } else if (lastIndexOfAny(uids, new HashSet<>(beforeOldest)) < 0) {
+                // neither end of the mail found at the start is listed: it has all been removed
+                beforeNewest = List.of();
+                beforeOldest = List.of();
+                warning = "the mail that was in the mailbox when it started (start.from=latest) is no longer on"
+                        + " the server; every message from now on is new";
+            } else {
+                String what = "none of the " + beforeNewest.size() + " newest messages that were in the mailbox when"
+                        + " it started (start.from=latest) is on the server any more, but older ones are, so the"
+                        + " end of that mail can no longer be told from new mail (" + uids.size() + " messages"
+                        + " listed)";
+                if (mismatchPolicy == UidlMismatchPolicy.FAIL) {
+                    return new Selection(new int[0], false, null, what + ". Nothing was published or deleted. To"
+                            + " treat every listed message as mail found at the start set uidl.mismatch.policy=latest;"
+                            + " to publish (and delete) them all set uidl.mismatch.policy=earliest.");
+                }
+                if (mismatchPolicy == UidlMismatchPolicy.LATEST) {
+                    markBefore(unknownPrefix(uids));
+                    return new Selection(new int[0], false, what + "; uidl.mismatch.policy=latest: treating the"
+                            + " messages not published by the connector as mail found at the start");
+                }
+                beforeNewest = List.of();
+                beforeOldest = List.of();
+                warning = what + "; uidl.mismatch.policy=earliest: publishing them";
+            }
+        }
         if (!deleteMode && !recentSet.isEmpty()) {
             int anchor = -1;
             for (int i = uids.size() - 1; i >= 0; i--) {
@@ -178,15 +241,48 @@ public final class MailboxState {
     }
 
     private void markSeen(List<String> uids) {
+        if (deleteMode) {
+            // Not a status per message: a mailbox of any size is marked by where its mail ends in the listing.
+            markBefore(uids);
+            return;
+        }
         int start = Math.max(0, uids.size() - UidlOffset.RECENT_MAX - 1);
         for (int i = start; i < uids.size(); i++) {
             remember(uids.get(i));
         }
-        if (deleteMode) {
-            for (String uid : uids) {
-                put(uid, Status.KEPT);
+    }
+
+    /** Remembers both ends of {@code before}, the listed mail that was in the mailbox when it started. */
+    private void markBefore(List<String> before) {
+        if (before.isEmpty()) {
+            beforeNewest = List.of();
+            beforeOldest = List.of();
+            return;
+        }
+        List<String> newest = new ArrayList<>(UidlOffset.BEFORE_NEWEST_MAX);
+        for (int i = before.size() - 1; i >= 0 && newest.size() < UidlOffset.BEFORE_NEWEST_MAX; i--) {
+            newest.add(before.get(i));
+        }
+        beforeNewest = List.copyOf(newest);
+        beforeOldest = List.copyOf(before.subList(0, Math.min(before.size(), UidlOffset.BEFORE_OLDEST_MAX)));
+    }
+
+    /** The listing up to the first message whose status is known (published by the connector). */
+    private List<String> unknownPrefix(List<String> uids) {
+        int end = 0;
+        while (end < uids.size() && !statuses.containsKey(uids.get(end))) {
+            end++;
+        }
+        return uids.subList(0, end);
+    }
+
+    private static int lastIndexOfAny(List<String> uids, Set<String> wanted) {
+        for (int i = uids.size() - 1; i >= 0; i--) {
+            if (wanted.contains(uids.get(i))) {
+                return i;
             }
         }
+        return -1;
     }
 
     /**
@@ -203,7 +299,8 @@ public final class MailboxState {
             }
         }
         refreshLists();
-        UidlOffset offset = new UidlOffset(uid, recentNewestFirst(), deleteList, keepList, inFlight);
+        UidlOffset offset = new UidlOffset(uid, recentNewestFirst(), deleteList, keepList, inFlight, dropsPossible,
+                beforeNewest, beforeOldest);
         remember(uid);
         return offset;
     }

@@ -30,6 +30,16 @@ public final class OffsetKeys {
      * committed, Kafka has acknowledged all of them, so a restarted task deletes them instead of publishing again.
      */
     public static final String UNCONFIRMED = "unconfirmed";
+    /**
+     * {@code none} when the worker could not drop this connector's records as the offset was written (no SMT,
+     * {@code errors.tolerance=none}), so a committed offset proves its unconfirmed UIDLs reached Kafka;
+     * {@code possible} otherwise (and when the key is missing).
+     */
+    public static final String DROPS = "drops";
+    /** Delete mode, start.from=latest: the newest UIDLs of the mail found at the start, newest first. */
+    public static final String BEFORE_NEWEST = "before.newest";
+    /** Delete mode, start.from=latest: the oldest UIDLs of the mail found at the start, oldest first. */
+    public static final String BEFORE_OLDEST = "before.oldest";
 
     private OffsetKeys() {
     }

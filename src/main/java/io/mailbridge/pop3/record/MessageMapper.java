@@ -125,6 +125,29 @@ public final class MessageMapper {
         return values.toStruct();
     }
 
+    /**
+     * A record for a message the server refused to deliver: no headers or bodies, {@code truncated=true} (so it is
+     * never deleted), {@code raw} null, and {@code parse_error} saying why.
+     *
+     * @param size the message size from LIST
+     */
+    public Struct mapRefused(String mailbox, String uid, long size, String reason) {
+        return new Struct(MessageSchema.VALUE)
+                .put(MAILBOX, mailbox)
+                .put(UID, uid)
+                .put(SIZE, size)
+                .put(FROM, List.of())
+                .put(SENDER, List.of())
+                .put(REPLY_TO, List.of())
+                .put(TO, List.of())
+                .put(CC, List.of())
+                .put(BCC, List.of())
+                .put(HEADERS, List.of())
+                .put(ATTACHMENTS, List.of())
+                .put(TRUNCATED, true)
+                .put(PARSE_ERROR, reason);
+    }
+
     private static HeaderBlock readHeaders(Values values, boolean cut) {
         HeaderBlock block = HeaderBlock.parse(values.raw, 0, values.length, cut);
         if (block.problem() != null) {

@@ -339,7 +339,8 @@ class Pop3ClientTest {
         "2 12345678901234567890123456789012345678901234567890123456789012345678901 | Invalid UID for message 2 in mailbox box-1",
         "2 has space | Invalid UID for message 2 in mailbox box-1",
         "2 | Malformed UIDL line",
-        "1 uid-a | Duplicate UID 'uid-a' for messages 1 and 1 in mailbox box-1",
+        "2 uid-a | Duplicate UID 'uid-a' for messages 1 and 2 in mailbox box-1",
+        "1 uid-b | lists message number 1 twice in mailbox box-1",
         "x uid-x | Malformed UIDL line",
     })
     void uidlRejectsInvalidListingsAndStaysInSync(String badLine, String message) throws Exception {
@@ -643,6 +644,56 @@ class Pop3ClientTest {
     }
 
     @Test
+    void asksCapaAgainAfterLoginAndActsOnThePerUserExpirePolicy() throws Exception {
+        try (FakePop3Server server = FakePop3Server.start(s -> {
+            s.greet();
+            s.capa("USER", "UIDL", "EXPIRE 30 USER", "LOGIN-DELAY 0 USER");
+            s.login("alice", "secret");
+            s.capa("USER", "UIDL", "EXPIRE 0", "LOGIN-DELAY 90");
+            s.expect("QUIT", "+OK");
+        }); Pop3Client client = connect(server)) {
+            assertTrue(client.expiresOnRetrieval(), "a per-user policy is unknown until after login");
+            client.login("alice", "secret");
+            assertTrue(client.expiresOnRetrieval(), "EXPIRE 0 for this user");
+            assertEquals(90, client.capabilities().loginDelay());
+            client.quit();
+            server.verify();
+        }
+    }
+
+    @Test
+    void perUserExpirePolicyUnrevealedAfterLoginIsTreatedAsExpiring() throws Exception {
+        try (FakePop3Server server = FakePop3Server.start(s -> {
+            s.greet();
+            s.capa("USER", "UIDL", "EXPIRE 30 USER");
+            s.login("alice", "secret");
+            s.expect("CAPA", "-ERR not now");
+            s.expect("QUIT", "+OK");
+        }); Pop3Client client = connect(server)) {
+            client.login("alice", "secret");
+            assertTrue(client.expiresOnRetrieval());
+            client.quit();
+            server.verify();
+        }
+    }
+
+    @Test
+    void expirePolicyThatIsNotZeroForTheUserDoesNotExpire() throws Exception {
+        try (FakePop3Server server = FakePop3Server.start(s -> {
+            s.greet();
+            s.capa("USER", "UIDL", "EXPIRE 0 USER");
+            s.login("alice", "secret");
+            s.capa("USER", "UIDL", "EXPIRE NEVER");
+            s.expect("QUIT", "+OK");
+        }); Pop3Client client = connect(server)) {
+            client.login("alice", "secret");
+            assertFalse(client.expiresOnRetrieval());
+            client.quit();
+            server.verify();
+        }
+    }
+
+    @Test
     void deleAndPipelinedDeleAllReportRefusals() throws Exception {
         try (FakePop3Server server = FakePop3Server.start(s -> {
             s.greet();
@@ -658,11 +709,11 @@ class Pop3ClientTest {
             client.dele(1);
             Pop3Exception single = assertThrows(Pop3Exception.class, () -> client.dele(2));
             assertEquals("DELE 2 failed for mailbox box-1: message 2 already deleted", single.getMessage());
-            Pop3Exception batch = assertThrows(Pop3Exception.class, () -> client.deleAll(new int[] {3, 4, 5, 6}));
-            assertEquals(Pop3Exception.Kind.PERMANENT, batch.kind());
-            assertEquals("SYS/PERM", batch.responseCode());
-            assertTrue(batch.getMessage().startsWith("DELE refused for 1 of 4 messages in mailbox box-1; first: DELE 4"),
-                    batch.getMessage());
+            List<Pop3Client.Refusal> refused = client.deleAll(new int[] {3, 4, 5, 6});
+            assertEquals(1, refused.size(), "one refusal does not cancel the other deletes");
+            assertEquals(4, refused.get(0).number());
+            assertEquals(Pop3Exception.Kind.PERMANENT, refused.get(0).error().kind());
+            assertEquals("SYS/PERM", refused.get(0).error().responseCode());
             client.quit();
             server.verify();
         }

@@ -46,6 +46,7 @@ class SaslAuthenticatorTest {
             s.greet();
             s.capa("SASL PLAIN XOAUTH2");
             s.expect("AUTH XOAUTH2 " + base64("user=alice\u0001auth=Bearer tok123\u0001\u0001"), "+OK welcome");
+            s.capa("SASL PLAIN XOAUTH2");
             s.expect("QUIT", "+OK");
         }); Pop3Client client = Pop3Client.connect(settings(server).authMechanisms(List.of("XOAUTH2")).build())) {
             client.login("alice", "tok123");
@@ -62,6 +63,7 @@ class SaslAuthenticatorTest {
             s.expect("AUTH XOAUTH2", "+ ");
             s.expect(base64("user=alice@contoso.com\u0001auth=Bearer " + LONG_TOKEN + "\u0001\u0001"),
                     "+OK User successfully authenticated.");
+            s.capa("SASL XOAUTH2");
             s.expect("QUIT", "+OK");
         }); Pop3Client client = Pop3Client.connect(settings(server).bearerToken(true).build())) {
             client.login("alice@contoso.com", LONG_TOKEN);
@@ -83,6 +85,7 @@ class SaslAuthenticatorTest {
             s.expect("AUTH XOAUTH2 " + initial, "-ERR [AUTH] no");
             s.expect("AUTH XOAUTH2", "+ ");
             s.expect(base64("user=u\u0001auth=Bearer " + fits + "xyz\u0001\u0001"), "+OK");
+            s.capa("SASL XOAUTH2");
         }); Pop3Client client = Pop3Client.connect(settings(server).bearerToken(true).build())) {
             assertThrows(Pop3Exception.class, () -> client.login(user, fits));
             client.login(user, fits + "xyz");
@@ -135,6 +138,7 @@ class SaslAuthenticatorTest {
             assertEquals("n,a=a,\u0001host=127.0.0.1\u0001port=#\u0001auth=Bearer t0k\u0001\u0001",
                     initialResponse(s.readLine(), "AUTH OAUTHBEARER "));
             s.send("+OK");
+            s.capa("SASL PLAIN OAUTHBEARER");
         }); Pop3Client client = Pop3Client.connect(settings(server).bearerToken(true).build())) {
             client.login("a", "t0k");
             server.verify();

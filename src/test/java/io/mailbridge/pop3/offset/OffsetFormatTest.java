@@ -32,7 +32,8 @@ class OffsetFormatTest {
     @Test
     void offsetSerializesToPinnedBytes() {
         UidlOffset offset = new UidlOffset("u3", List.of("u2", "u1"), List.of("u0"), List.of());
-        assertEquals("{\"uidl\":\"u3\",\"recent\":\"u2 u1\",\"delete\":\"u0\",\"keep\":\"\",\"unconfirmed\":\"\"}",
+        assertEquals("{\"uidl\":\"u3\",\"recent\":\"u2 u1\",\"delete\":\"u0\",\"keep\":\"\",\"unconfirmed\":\"\","
+                        + "\"drops\":\"possible\",\"before.newest\":\"\",\"before.oldest\":\"\"}",
                 new String(serialize(offset.toMap()), StandardCharsets.UTF_8));
     }
 
@@ -40,6 +41,21 @@ class OffsetFormatTest {
     void offsetRoundTripsThroughItsMap() {
         UidlOffset offset = new UidlOffset("c", List.of("b", "a"), List.of("x", "y"), List.of("k"));
         assertEquals(offset, UidlOffset.fromMap(offset.toMap()));
+    }
+
+    @Test
+    void offsetWithBoundaryAndNoDropsRoundTrips() {
+        UidlOffset offset = new UidlOffset("c", List.of("b"), List.of(), List.of(), List.of("b"), false,
+                List.of("o9", "o8"), List.of("o1"));
+        assertEquals(offset, UidlOffset.fromMap(offset.toMap()));
+        assertEquals("none", offset.toMap().get("drops"));
+    }
+
+    @Test
+    void rejectsOffsetWithUnknownDropsValueOrOneSidedBoundary() {
+        assertThrows(IllegalArgumentException.class, () -> UidlOffset.fromMap(Map.of("uidl", "a", "drops", "maybe")));
+        assertThrows(IllegalArgumentException.class,
+                () -> UidlOffset.fromMap(Map.of("uidl", "a", "before.newest", "x")));
     }
 
     @Test

@@ -125,7 +125,11 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         /** Message 1 gets an 80-character unique-id (the limit is 70). */
         TOO_LONG,
         /** Message 1 gets a unique-id with bytes outside 0x21-0x7E (DEL and 0xE9). */
-        BAD_BYTES
+        BAD_BYTES,
+        /** Message 2 is listed under message number 1 (needs 2 messages): two UIDLs for one number. */
+        DUPLICATE_NUMBER,
+        /** LIST leaves out message 1, which UIDL lists. */
+        MISSING_FROM_LIST
     }
 
     /** STLS downgrade faults (for a server built with {@link Builder#starttls()}). */
@@ -208,6 +212,9 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     private volatile Armed<Void> noUidl;
     private volatile UidlFault uidlFault = UidlFault.NONE;
     private volatile boolean expireZero;
+    private volatile boolean expirePerUser;
+    private volatile Armed<String> refuseRetr;           // uid whose RETR and TOP are answered -ERR
+    private volatile String refuseDele;                  // uid whose DELE is answered -ERR
     private volatile Armed<long[]> resetDuringRetr;      // {nth RETR of the session, after bytes}
     private volatile Armed<Integer> resetAfterResponses; // after k complete RETR answers
     private volatile Armed<long[]> downDuringRetr;       // {after bytes, down for ms}
@@ -492,6 +499,25 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     }
 
     /**
+     * Like {@link #expireZero}, but announced as RFC 2449 allows: {@code EXPIRE 30 USER} before login (the policy
+     * varies per user) and {@code EXPIRE 0} only in the CAPA answer after login.
+     */
+    public void expireZeroAfterLogin(boolean on) {
+        expireZero = on;
+        expirePerUser = on;
+    }
+
+    /** RETR and TOP of the message with this UIDL are answered {@code -ERR}, {@code times} times. */
+    public void refuseRetr(String uid, int times) {
+        refuseRetr = new Armed<>(uid, times);
+    }
+
+    /** DELE of the message with this UIDL is always answered {@code -ERR}; null stops it. */
+    public void refuseDele(String uid) {
+        refuseDele = uid;
+    }
+
+    /**
      * Resets the connection (TCP RST) while answering the {@code nthRetr}-th RETR of a session, after
      * {@code afterBytes} bytes of its answer; everything before it is flushed and left to the client to read.
      */
@@ -555,6 +581,9 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         noUidl = null;
         uidlFault = UidlFault.NONE;
         expireZero = false;
+        expirePerUser = false;
+        refuseRetr = null;
+        refuseDele = null;
         resetDuringRetr = null;
         resetAfterResponses = null;
         downDuringRetr = null;
@@ -1093,7 +1122,7 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                 caps.add("STLS");
             }
             if (expireZero) {
-                caps.add("EXPIRE 0");
+                caps.add(expirePerUser && !authenticated ? "EXPIRE 30 USER" : "EXPIRE 0");
             }
             int delay = loginDelaySeconds;
             if (delay > 0) {
@@ -1324,13 +1353,13 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                 case "UIDL" -> uidl(arg1);
                 case "RETR" -> {
                     StoredMessage m = message(arg1);
-                    if (m != null) {
+                    if (m != null && !refused(m, "RETR")) {
                         retr(Integer.parseInt(arg1), m);
                     }
                 }
                 case "TOP" -> {
                     StoredMessage m = message(arg1);
-                    if (m == null) {
+                    if (m == null || refused(m, "TOP")) {
                         return;
                     }
                     int lines;
@@ -1346,7 +1375,10 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                 }
                 case "DELE" -> {
                     StoredMessage m = message(arg1);
-                    if (m != null) {
+                    if (m != null && m.uid.equals(refuseDele)) {
+                        firedFaults.add("session " + number + ": DELE refused for " + m.uid);
+                        send("-ERR cannot delete this message (test server)");
+                    } else if (m != null) {
                         deleted[Integer.parseInt(arg1) - 1] = true;
                         m.deleReceived.incrementAndGet();
                         sentDele = true;
@@ -1359,6 +1391,16 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                 }
                 default -> send("-ERR unknown command " + verb);
             }
+        }
+
+        /** Answers -ERR when RETR/TOP of this message is to be refused. */
+        boolean refused(StoredMessage m, String verb) throws IOException {
+            Armed<String> r = refuseRetr;
+            if (r != null && m.uid.equals(r.value) && fires(r, verb + " refused for " + m.uid)) {
+                send("-ERR unable to read message (test server)");
+                return true;
+            }
+            return false;
         }
 
         long listedSize(int number, StoredMessage m) {
@@ -1379,8 +1421,9 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                 return;
             }
             send("+OK scan listing follows");
+            boolean missing = faulty() && uidlFault == UidlFault.MISSING_FROM_LIST;
             for (int i = 0; i < view.size(); i++) {
-                if (!deleted[i]) {
+                if (!deleted[i] && !(missing && i == 0)) {
                     send((i + 1) + " " + listedSize(i + 1, view.get(i)));
                 }
             }
@@ -1428,9 +1471,10 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                 return;
             }
             send("+OK unique-id listing follows");
+            boolean duplicateNumber = faulty() && uidlFault == UidlFault.DUPLICATE_NUMBER;
             for (int i = 0; i < view.size(); i++) {
                 if (!deleted[i]) {
-                    send((i + 1) + " " + uidOf(i));
+                    send((duplicateNumber && i == 1 ? 1 : i + 1) + " " + uidOf(i));
                 }
             }
             send(".");
