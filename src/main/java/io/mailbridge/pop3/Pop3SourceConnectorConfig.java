@@ -75,6 +75,10 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     public static final String UIDL_MISMATCH_POLICY_CONFIG = "uidl.mismatch.policy";
     public static final String UIDL_MISMATCH_THRESHOLD_CONFIG = "uidl.mismatch.threshold";
     public static final String MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG = "message.refused.max.attempts";
+    public static final String SESSIONS_PER_TASK_CONFIG = "sessions.per.task";
+    public static final String SESSION_TIMEOUT_CONFIG = "session.timeout.ms";
+    public static final String QUEUE_MAX_RECORDS_CONFIG = "queue.max.records";
+    public static final String QUEUE_MAX_BYTES_CONFIG = "queue.max.bytes";
 
     public static final String MESSAGE_MAX_BYTES_CONFIG = "message.max.bytes";
     public static final String OVERSIZE_POLICY_CONFIG = "oversize.policy";
@@ -274,9 +278,31 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                 "Time between polls of one mailbox once it has nothing new, in milliseconds. While a backlog"
                         + " remains, the next batch is fetched at once.",
                 GROUP_POLLING, ++order, Width.SHORT, "Poll interval (ms)");
-        def.define(BATCH_MAX_MESSAGES_CONFIG, Type.INT, 1000, ConfigDef.Range.between(1, 100_000),
-                Importance.LOW, "At most this many messages are fetched in one POP3 session.",
+        def.define(BATCH_MAX_MESSAGES_CONFIG, Type.INT, 10_000, ConfigDef.Range.between(1, 100_000),
+                Importance.LOW, "At most this many messages are fetched in one POP3 session. A session with a"
+                        + " backlog also ends after about 30 s of fetching (so its QUIT commits its deletes); the next"
+                        + " one starts at once.",
                 GROUP_POLLING, ++order, Width.SHORT, "Messages per session");
+        def.define(SESSIONS_PER_TASK_CONFIG, Type.INT, 8, ConfigDef.Range.between(1, 1_000), Importance.MEDIUM,
+                "Most POP3 sessions a task runs at once, each for a different mailbox (a mailbox never has two)."
+                        + " Each session may hold one message of up to '" + MESSAGE_MAX_BYTES_CONFIG + "' bytes, so a"
+                        + " task's memory is bounded by this times " + MESSAGE_MAX_BYTES_CONFIG + " plus '"
+                        + QUEUE_MAX_BYTES_CONFIG + "'.",
+                GROUP_POLLING, ++order, Width.SHORT, "Sessions per task");
+        def.define(SESSION_TIMEOUT_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.between(1_000L, 86_400_000L),
+                Importance.LOW, "Longest a POP3 session may last, in milliseconds; a server that trickles or stalls"
+                        + " past it has its connection closed (no QUIT, nothing deleted) and the mailbox backs off."
+                        + " Each single read is bounded by 'pop3.read.timeout.ms' as well.",
+                GROUP_POLLING, ++order, Width.SHORT, "Session timeout (ms)");
+        def.define(QUEUE_MAX_RECORDS_CONFIG, Type.INT, 10_000, ConfigDef.Range.between(1, 1_000_000),
+                Importance.LOW, "Most records a task holds between its sessions and the worker; a session waits"
+                        + " while the queue is full.",
+                GROUP_POLLING, ++order, Width.SHORT, "Queue size (records)");
+        def.define(QUEUE_MAX_BYTES_CONFIG, Type.LONG, 64L * 1024 * 1024, ConfigDef.Range.between(1024L * 1024,
+                        Long.MAX_VALUE), Importance.LOW,
+                "Most bytes of records (estimated as the JSON converter writes them) a task holds between its sessions"
+                        + " and the worker; a session waits while the queue is full.",
+                GROUP_POLLING, ++order, Width.SHORT, "Queue size (bytes)");
         def.define(MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG, Type.INT, 5, ConfigDef.Range.between(1, 100),
                 Importance.LOW,
                 "How many sessions in a row the server may refuse to deliver a message (-ERR to RETR or TOP, e.g. a"
@@ -520,6 +546,22 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
 
     public int recordMaxBytes() {
         return getInt(RECORD_MAX_BYTES_CONFIG);
+    }
+
+    public int sessionsPerTask() {
+        return getInt(SESSIONS_PER_TASK_CONFIG);
+    }
+
+    public long sessionTimeoutMs() {
+        return getLong(SESSION_TIMEOUT_CONFIG);
+    }
+
+    public int queueMaxRecords() {
+        return getInt(QUEUE_MAX_RECORDS_CONFIG);
+    }
+
+    public long queueMaxBytes() {
+        return getLong(QUEUE_MAX_BYTES_CONFIG);
     }
 
     public int messageRefusedMaxAttempts() {

@@ -5,6 +5,8 @@ import io.mailbridge.pop3.config.Security;
 import io.mailbridge.pop3.mailbox.MailboxFailure;
 import io.mailbridge.pop3.mailbox.MailboxMetrics;
 import io.mailbridge.pop3.mailbox.MailboxPoller;
+import io.mailbridge.pop3.mailbox.MailboxScheduler;
+import io.mailbridge.pop3.mailbox.RecordQueue;
 import io.mailbridge.pop3.mailbox.PollerOptions;
 import io.mailbridge.pop3.offset.OffsetKeys;
 import io.mailbridge.pop3.offset.UidlOffset;
@@ -26,7 +28,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Polls the mailboxes assigned to it, one POP3 session at a time, the mailbox whose turn comes first.
+ * Polls the mailboxes assigned to it: their POP3 sessions run concurrently on a bounded set of threads
+ * ({@code sessions.per.task}), each handing its records to a queue bounded in records and bytes as soon as they are
+ * mapped; {@link #poll()} only drains that queue, so it never waits for a session to end.
  *
  * <p>A mailbox that fails with an error retrying cannot fix (wrong password, untrusted certificate, ...) fails the
  * task when it is the task's only mailbox, so the Connect status API shows it; in a task with several mailboxes it
@@ -35,13 +39,16 @@ import java.util.Set;
 public class Pop3SourceTask extends SourceTask {
 
     private static final Logger log = LoggerFactory.getLogger(Pop3SourceTask.class);
-    private static final long MAX_WAIT_MS = 1_000;
+    /** poll() returns at least this often, so the worker regains control (it stops a task only between polls). */
+    private static final long MAX_WAIT_MS = 500;
+    private static final int MAX_POLL_RECORDS = 2_000;
+    /** stop() waits this long for the sessions to end; Connect's graceful shutdown allows 5 s. */
+    private static final long STOP_WAIT_MS = 4_000;
 
-    private final Object lock = new Object();
     private final Map<String, MailboxPoller> pollers = new LinkedHashMap<>();
     private final List<MailboxMetrics> metrics = new ArrayList<>();
-    private volatile boolean stopping;
-    private MailboxFailure pendingFailure;
+    private RecordQueue queue;
+    private MailboxScheduler scheduler;
 
     @Override
     public String version() {
@@ -92,6 +99,12 @@ public class Pop3SourceTask extends SourceTask {
                     ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
                     : "after UIDL " + offset.uidl());
         }
+        String taskId = mailboxes.size() == 1 ? mailboxes.get(0).id()
+                : mailboxes.get(0).id() + "+" + (mailboxes.size() - 1);
+        queue = new RecordQueue(config.queueMaxRecords(), config.queueMaxBytes());
+        scheduler = new MailboxScheduler("mailbridge-" + taskId, new ArrayList<>(pollers.values()),
+                config.sessionsPerTask(), queue, config.sessionTimeoutMs());
+        scheduler.start();
     }
 
     private PluginMetrics pluginMetrics() {
@@ -103,42 +116,20 @@ public class Pop3SourceTask extends SourceTask {
     }
 
     /**
-     * Runs at most one POP3 session: the one of the mailbox whose turn comes first, waiting up to a second for it.
-     * Returns null when nothing was published, so the worker regains control often (it stops a task only between
-     * polls).
+     * Returns the records the sessions made since the last call, waiting up to half a second for the first; null
+     * when none came. A failure that must stop the task is raised once the records before it are returned.
      */
     @Override
     public List<SourceRecord> poll() throws InterruptedException {
-        if (pendingFailure != null) {
-            throw pendingFailure;
-        }
-        MailboxPoller next = null;
-        for (MailboxPoller p : pollers.values()) {
-            if (next == null || p.nextDueMs() < next.nextDueMs()) {
-                next = p;
-            }
-        }
-        long wait = next.nextDueMs() - System.currentTimeMillis();
-        if (wait > 0) {
-            synchronized (lock) {
-                if (!stopping) {
-                    lock.wait(Math.min(wait, MAX_WAIT_MS));
-                }
-            }
-            return null;
-        }
-        if (stopping) {
-            return null;
-        }
-        List<SourceRecord> records = next.poll(System.currentTimeMillis());
-        MailboxFailure failure = next.lastFailure();
-        if (failure != null && failure.userMustFix() && pollers.size() == 1) {
-            if (records.isEmpty()) {
+        List<SourceRecord> records = queue.drain(MAX_POLL_RECORDS, MAX_WAIT_MS);
+        if (records.isEmpty()) {
+            MailboxFailure failure = scheduler.fatal();
+            if (failure != null) {
                 throw failure;
             }
-            pendingFailure = failure;
+            return null;
         }
-        return records.isEmpty() ? null : records;
+        return records;
     }
 
     @Override
@@ -149,14 +140,14 @@ public class Pop3SourceTask extends SourceTask {
         if (poller != null && uid != null) {
             // null metadata: an SMT or errors.tolerance dropped the record; never a reason to delete the mail
             poller.acked(uid.toString(), metadata != null);
+            scheduler.wake();
         }
     }
 
     @Override
     public void stop() {
-        stopping = true;
-        synchronized (lock) {
-            lock.notifyAll();
+        if (scheduler != null) {
+            scheduler.stop(STOP_WAIT_MS);
         }
         for (MailboxMetrics m : metrics) {
             m.close();

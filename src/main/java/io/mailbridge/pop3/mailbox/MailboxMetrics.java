@@ -24,6 +24,14 @@ public final class MailboxMetrics implements AutoCloseable {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong failing = new AtomicLong();
     private final AtomicLong lastSuccessMs = new AtomicLong();
+    private final AtomicLong lastPollMs = new AtomicLong();
+    private final AtomicLong sessionOpen = new AtomicLong();
+    private final AtomicLong sessionStartMs = new AtomicLong();
+    private final AtomicLong lastSessionMs = new AtomicLong();
+    private final AtomicLong backlog = new AtomicLong();
+    /** When the oldest message not yet published was first listed; 0 when there is none. */
+    private final AtomicLong oldestPendingSinceMs = new AtomicLong();
+    private volatile String oldestPendingUid;
     private final PluginMetrics pluginMetrics;
     private final List<MetricName> names = new ArrayList<>();
 
@@ -39,6 +47,12 @@ public final class MailboxMetrics implements AutoCloseable {
             gauge(tags, "failures-total", "POP3 sessions that failed", failures::get);
             gauge(tags, "failing", "1 while the mailbox fails with an error that needs attention", failing::get);
             gauge(tags, "last-success-timestamp-ms", "When the last session completed", lastSuccessMs::get);
+            gauge(tags, "last-poll-timestamp-ms", "When the last session started", lastPollMs::get);
+            gauge(tags, "session-open", "1 while a POP3 session of the mailbox is open", sessionOpen::get);
+            gauge(tags, "session-duration-ms", "How long the last session took", lastSessionMs::get);
+            gauge(tags, "backlog", "Messages listed by the server and not yet published", backlog::get);
+            gauge(tags, "oldest-pending-age-ms", "How long the oldest message not yet published has been listed",
+                    this::oldestPendingAgeMs);
         }
     }
 
@@ -55,9 +69,44 @@ public final class MailboxMetrics implements AutoCloseable {
         names.add(metricName);
     }
 
-    void sessionSucceeded(int messageCount, long byteCount, int deletedCount, long nowMs) {
+    void sessionStarted(long nowMs) {
+        lastPollMs.set(nowMs);
+        sessionStartMs.set(nowMs);
+        sessionOpen.set(1);
+    }
+
+    void sessionEnded(long nowMs) {
+        if (sessionOpen.getAndSet(0) == 1) {
+            lastSessionMs.set(Math.max(0, nowMs - sessionStartMs.get()));
+        }
+    }
+
+    void published(int messageCount, long byteCount) {
         messages.addAndGet(messageCount);
         bytes.addAndGet(byteCount);
+        if (backlog.get() > 0) {
+            backlog.addAndGet(-messageCount);
+        }
+    }
+
+    /** What the latest listing holds that is not published yet, and the UIDL of the oldest of it. */
+    void backlog(int pending, String oldestUid, long nowMs) {
+        backlog.set(pending);
+        if (oldestUid == null) {
+            oldestPendingUid = null;
+            oldestPendingSinceMs.set(0);
+        } else if (!oldestUid.equals(oldestPendingUid)) {
+            oldestPendingUid = oldestUid;
+            oldestPendingSinceMs.set(nowMs);
+        }
+    }
+
+    private long oldestPendingAgeMs() {
+        long since = oldestPendingSinceMs.get();
+        return since == 0 ? 0 : Math.max(0, System.currentTimeMillis() - since);
+    }
+
+    void sessionSucceeded(int deletedCount, long nowMs) {
         deleted.addAndGet(deletedCount);
         sessions.incrementAndGet();
         failing.set(0);

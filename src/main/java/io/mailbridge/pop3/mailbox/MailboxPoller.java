@@ -35,15 +35,28 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Polls one mailbox: one POP3 session per {@link #poll}, deleting what Kafka acknowledged and fetching what is new.
- * Not thread-safe except {@link #acked}; a mailbox belongs to exactly one task, so one thread polls it.
+ * Polls one mailbox: one POP3 session per {@link #poll}, deleting what Kafka acknowledged and fetching what is new,
+ * handing each record to a {@link RecordSink} as soon as it is mapped. While a backlog remains the session goes on
+ * fetching from the same listing (no new login, no relisting) for up to {@link #SESSION_FETCH_MS}; in delete mode it
+ * marks acknowledged messages with DELE as acknowledgements arrive, and its QUIT commits them.
+ *
+ * <p>A mailbox belongs to exactly one task and the task's scheduler runs at most one session of it at a time, so
+ * the session state needs no locks; {@link #acked} (producer thread) and {@link #abort} (task stop, session
+ * deadline) are the only calls from other threads.
  */
 public final class MailboxPoller {
 
     private static final Logger log = LoggerFactory.getLogger(MailboxPoller.class);
 
-    /** Stop adding messages to a session once this much is selected; the rest follows at once. */
+    /** Stop adding messages to one selection once this much is selected; the rest follows in the same session. */
     private static final long SESSION_MAX_BYTES = 64L * 1024 * 1024;
+    /**
+     * A session with a backlog goes on fetching for this long, then ends (QUIT commits its deletes) and the next
+     * one starts at once: deletes are never held back longer by a long backlog, and other mailboxes get a turn.
+     */
+    static final long SESSION_FETCH_MS = 30_000;
+    /** Delete mode: how long a session waits for acknowledgements when the offset cannot take more unconfirmed. */
+    private static final long ACK_WAIT_MS = 2_000;
     /** After acknowledgements arrive, delete this soon rather than waiting a whole poll interval. */
     private static final long DELETE_DELAY_MS = 500;
     private static final long TRANSIENT_BACKOFF_INITIAL_MS = 1_000;
@@ -68,7 +81,6 @@ public final class MailboxPoller {
     private final Backoff transientBackoff = new Backoff(TRANSIENT_BACKOFF_INITIAL_MS, TRANSIENT_BACKOFF_MAX_MS);
     private final Backoff fatalBackoff = new Backoff(FATAL_BACKOFF_INITIAL_MS, FATAL_BACKOFF_MAX_MS);
     private final Backoff refusalBackoff = new Backoff(REFUSAL_BACKOFF_INITIAL_MS, REFUSAL_BACKOFF_MAX_MS);
-    private final MessageBuffer buffer = new MessageBuffer();
     private final MailboxMetrics metrics;
     private final RecordBudget budget;
     /** The message the server refused to deliver in the last sessions (counted by refusalBackoff). */
@@ -82,6 +94,10 @@ public final class MailboxPoller {
     private long lastLoginMs = Long.MIN_VALUE / 2;
     private boolean backlog;
     private MailboxFailure lastFailure;
+    /** The connection of the session in progress, for {@link #abort}. */
+    private volatile Pop3Client current;
+    private volatile String abortReason;
+    private volatile boolean stopped;
 
     public MailboxPoller(MailboxSettings mailbox, PollerOptions options, MessageMapper mapper, UidlOffset committed,
                          MailboxMetrics metrics) {
@@ -128,17 +144,44 @@ public final class MailboxPoller {
     }
 
     /**
-     * Runs one session. Returns the records of the messages fetched, in mailbox order; those read before a failure
-     * are returned too (they are valid), and the failure is then kept in {@link #lastFailure()} and the mailbox
-     * backs off.
+     * Ends the session in progress, if any, by closing its connection (no QUIT: nothing it marked is deleted).
+     * Safe from any thread; the session then fails with {@code reason}.
      */
-    public List<SourceRecord> poll(long nowMs) {
+    public void abort(String reason) {
+        abortReason = reason;
+        Pop3Client client = current;
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    /** The task stops: ends the session in progress and runs no other. */
+    public void stop() {
+        stopped = true;
+        abort("the task is stopping");
+    }
+
+    /**
+     * Runs one session, handing the records of the messages fetched to {@code sink} in mailbox order as they are
+     * made; those made before a failure stay valid. A failure is kept in {@link #lastFailure()} and the mailbox
+     * backs off.
+     *
+     * @param buffer the session's message buffer, owned by the calling thread (none is kept per mailbox)
+     * @return how many records the session made
+     * @throws InterruptedException when the task stops while the sink is full
+     */
+    public int poll(long nowMs, MessageBuffer buffer, RecordSink sink) throws InterruptedException {
+        if (stopped) {
+            return 0;
+        }
         String previousMdc = MDC.get("mailbox");
         MDC.put("mailbox", mailbox.id());
-        List<SourceRecord> records = new ArrayList<>();
         long started = System.nanoTime();
+        Session session = new Session(buffer, sink);
+        abortReason = null;
+        metrics.sessionStarted(nowMs);
         try {
-            Session session = runSession(nowMs, records);
+            runSession(nowMs, session);
             lastFailure = null;
             transientBackoff.reset();
             fatalBackoff.reset();
@@ -148,19 +191,24 @@ public final class MailboxPoller {
             if (refusedUid != null) {
                 nextDueMs = Math.max(nextDueMs, refusedRetryAtMs);
             }
-            metrics.sessionSucceeded(records.size(), session.bytes, session.deleted, nowMs);
-            if (!records.isEmpty() || session.deleted > 0) {
+            metrics.sessionSucceeded(session.deleted, nowMs);
+            if (session.published > 0 || session.deleted > 0) {
                 log.info("Mailbox {}: published {} messages ({} bytes), deleted {}, in {} ms{}", mailbox.id(),
-                        records.size(), session.bytes, session.deleted, (System.nanoTime() - started) / 1_000_000,
+                        session.published, session.bytes, session.deleted, (System.nanoTime() - started) / 1_000_000,
                         backlog ? "; more waiting" : "");
             } else {
                 log.debug("Mailbox {}: nothing new", mailbox.id());
             }
+        } catch (InterruptedException e) {
+            metrics.sessionEnded(System.currentTimeMillis());
+            throw e;
         } catch (MailboxFailure failure) {
             fail(failure, nowMs);
         } catch (IOException | RuntimeException e) {
             fail(classify(e), nowMs);
         } finally {
+            current = null;
+            metrics.sessionEnded(System.currentTimeMillis());
             if (previousMdc == null) {
                 MDC.remove("mailbox");
             } else {
@@ -168,10 +216,14 @@ public final class MailboxPoller {
             }
             buffer.shrink();
         }
-        return records;
+        return session.published;
     }
 
     private void fail(MailboxFailure failure, long nowMs) {
+        if (stopped) {
+            log.debug("Mailbox {}: session ended as the task stops: {}", mailbox.id(), failure.getMessage());
+            return;
+        }
         lastFailure = failure;
         long delay;
         if (failure.userMustFix()) {
@@ -193,17 +245,24 @@ public final class MailboxPoller {
     }
 
     private static final class Session {
+        final MessageBuffer buffer;
+        final RecordSink sink;
         boolean more;
         long bytes;
         int deleted;
+        int published;
         /** The first message the server refused to deliver; nothing after it is published in this session. */
         UidlEntry refused;
         long refusedSize;
         String refusal;
+
+        Session(MessageBuffer buffer, RecordSink sink) {
+            this.buffer = buffer;
+            this.sink = sink;
+        }
     }
 
-    private Session runSession(long nowMs, List<SourceRecord> records) throws IOException {
-        Session session = new Session();
+    private void runSession(long nowMs, Session session) throws IOException, InterruptedException {
         lastLoginMs = nowMs;
         if (clientSettings == null) {
             try {
@@ -214,6 +273,10 @@ public final class MailboxPoller {
             }
         }
         try (Pop3Client client = Pop3Client.connect(clientSettings)) {
+            current = client;
+            if (abortReason != null || stopped) {
+                client.close(); // aborted while connecting
+            }
             // CAPA before login already tells the minimum interval between logins (RFC 2449 LOGIN-DELAY)
             Integer loginDelay = client.capabilities().loginDelay();
             minLoginIntervalMs = loginDelay == null ? 0 : loginDelay * 1000L;
@@ -231,11 +294,11 @@ public final class MailboxPoller {
             for (UidlEntry e : listing) {
                 uids.add(e.uid());
             }
-            List<String> deleting = List.of();
+            Set<String> deleting = new java.util.LinkedHashSet<>();
             if (options.deleteAfterAck()) {
                 state.applyAcks();
                 state.retainPresent(new HashSet<>(uids));
-                deleting = sendDeletes(client, listing, state.deletable());
+                deleting.addAll(sendDeletes(client, listing, state.deletable()));
             }
             if (expiresOnRetr && !deleting.isEmpty()) {
                 // QUIT commits the deletes; a RETR in this session would make QUIT expunge unacknowledged mail
@@ -243,28 +306,10 @@ public final class MailboxPoller {
                 state.deleted(deleting);
                 session.deleted = deleting.size();
                 session.more = true;
-                return session;
+                return;
             }
-            MailboxState.Selection selection = state.select(uids, options.batchMaxMessages());
-            if (selection.mismatch() != null) {
-                client.quit();
-                throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id() + ": " + selection.mismatch(),
-                        null);
-            }
-            if (selection.warning() != null) {
-                log.warn("Mailbox {}: {}", mailbox.id(), selection.warning());
-            }
-            session.more = selection.more();
-            MailboxFailure stop = null;
-            if (refusedUid != null && System.currentTimeMillis() < refusedRetryAtMs) {
-                session.more = false; // a session for deletes: the refused message's back-off still runs
-            } else if (selection.indexes().length > 0) {
-                stop = fetch(client, listing, selection, records, session);
-                if (stop == null && session.refused != null) {
-                    refused(session, records);
-                }
-            }
-            if (expiresOnRetr && !records.isEmpty()) {
+            MailboxFailure stop = fetchBacklog(client, listing, uids, expiresOnRetr, deleting, session);
+            if (expiresOnRetr && session.published > 0) {
                 // Leave without QUIT, so the server does not enter UPDATE state and expunges nothing: the
                 // records are not acknowledged yet (and in keep mode the mail must stay).
                 log.debug("Mailbox {}: server advertises EXPIRE 0; closing without QUIT after RETR", mailbox.id());
@@ -279,8 +324,82 @@ public final class MailboxPoller {
             if (stop != null) {
                 throw stop;
             }
+        } catch (IOException | RuntimeException e) {
+            String reason = abortReason;
+            if (reason != null && !(e instanceof MailboxFailure)) {
+                throw new MailboxFailure(mailbox.id(), false, "Mailbox " + mailbox.id() + ": session ended: " + reason,
+                        e);
+            }
+            throw e;
         }
-        return session;
+    }
+
+    /**
+     * Selects and fetches new mail from one listing until none is left, the session has fetched
+     * {@code batch.max.messages} or {@link #SESSION_FETCH_MS} passed. In delete mode, acknowledgements that arrive
+     * meanwhile are marked with DELE in the same session ({@code deleting}), and when the offset cannot take more
+     * unconfirmed UIDLs the session waits briefly for them. Returns a failure to raise after QUIT, or null.
+     */
+    private MailboxFailure fetchBacklog(Pop3Client client, List<UidlEntry> listing, List<String> uids,
+                                        boolean expiresOnRetr, Set<String> deleting, Session session)
+            throws IOException, InterruptedException {
+        long fetchUntil = System.currentTimeMillis() + SESSION_FETCH_MS;
+        MessageSizes sizes = null;
+        boolean first = true;
+        while (true) {
+            int budget = options.batchMaxMessages() - session.published;
+            MailboxState.Selection selection = state.select(uids, Math.max(0, budget));
+            if (first && selection.mismatch() != null) {
+                throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id() + ": " + selection.mismatch(),
+                        null);
+            }
+            if (selection.warning() != null) {
+                log.warn("Mailbox {}: {}", mailbox.id(), selection.warning());
+            }
+            first = false;
+            metrics.backlog(selection.pending(), selection.firstPending(), System.currentTimeMillis());
+            session.more = selection.more();
+            if (refusedUid != null && System.currentTimeMillis() < refusedRetryAtMs) {
+                session.more = false; // a session for deletes: the refused message's back-off still runs
+                return null;
+            }
+            if (selection.indexes().length > 0) {
+                if (sizes == null) {
+                    sizes = client.list();
+                    String disagreement = disagreement(listing, sizes);
+                    if (disagreement != null) {
+                        session.more = false;
+                        return new MailboxFailure(mailbox.id(), false, "Mailbox " + mailbox.id() + ": the server's"
+                                + " UIDL and LIST listings disagree (" + disagreement + "), so its message numbers"
+                                + " cannot be trusted; nothing was fetched in this session", null);
+                    }
+                }
+                MailboxFailure stop = fetch(client, listing, sizes, selection, session);
+                if (stop != null) {
+                    return stop;
+                }
+                if (session.refused != null) {
+                    refused(session);
+                    return null;
+                }
+            }
+            if (!session.more || expiresOnRetr || budget <= selection.indexes().length
+                    || System.currentTimeMillis() >= fetchUntil || abortReason != null) {
+                return null;
+            }
+            if (options.deleteAfterAck()) {
+                if (selection.indexes().length == 0 && !state.awaitAcks(ACK_WAIT_MS)) {
+                    // No acknowledgement came (the broker may be away): end the session, so QUIT commits what is
+                    // marked; acknowledgements make the mailbox due again, not a backlog it cannot fetch yet.
+                    session.more = false;
+                    return null;
+                }
+                state.applyAcks();
+                Set<String> due = state.deletable();
+                due.removeAll(deleting);
+                deleting.addAll(sendDeletes(client, listing, due));
+            }
+        }
     }
 
     private List<String> sendDeletes(Pop3Client client, List<UidlEntry> listing, Set<String> deletable)
@@ -326,7 +445,7 @@ public final class MailboxPoller {
      * after it (records go out in mailbox order); after {@code message.refused.max.attempts} refusals in a row,
      * publish it as a record without content that says why, and go on.
      */
-    private void refused(Session session, List<SourceRecord> records) {
+    private void refused(Session session) throws InterruptedException {
         UidlEntry entry = session.refused;
         if (!entry.uid().equals(refusedUid)) {
             refusedUid = entry.uid();
@@ -338,7 +457,7 @@ public final class MailboxPoller {
             String reason = "the server refused to deliver this message " + attempts + " times: " + session.refusal;
             log.error("Mailbox {}: {}; publishing message {} without content (it stays on the server)", mailbox.id(),
                     reason, entry.uid());
-            records.add(record(entry.uid(), mapper.mapRefused(mailbox.id(), entry.uid(), session.refusedSize, reason)));
+            publish(session, entry.uid(), mapper.mapRefused(mailbox.id(), entry.uid(), session.refusedSize, reason), 0);
             refusedUid = null;
             refusalBackoff.reset();
             session.more = true;
@@ -352,16 +471,9 @@ public final class MailboxPoller {
     }
 
     /** Fetches the selected messages; returns a failure to raise after QUIT, or null. */
-    private MailboxFailure fetch(Pop3Client client, List<UidlEntry> listing, MailboxState.Selection selection,
-                                 List<SourceRecord> records, Session session) throws IOException {
-        MessageSizes sizes = client.list();
-        String disagreement = disagreement(listing, sizes);
-        if (disagreement != null) {
-            session.more = false;
-            return new MailboxFailure(mailbox.id(), false, "Mailbox " + mailbox.id() + ": the server's UIDL and LIST"
-                    + " listings disagree (" + disagreement + "), so its message numbers cannot be trusted; nothing"
-                    + " was fetched in this session", null);
-        }
+    private MailboxFailure fetch(Pop3Client client, List<UidlEntry> listing, MessageSizes sizes,
+                                 MailboxState.Selection selection, Session session)
+            throws IOException, InterruptedException {
         int max = options.messageMaxBytes();
         List<Integer> run = new ArrayList<>();
         long selectedBytes = 0;
@@ -375,16 +487,16 @@ public final class MailboxPoller {
             selectedBytes += Math.max(0, listed);
             if (listed > max) {
                 if (options.oversizePolicy() == OversizePolicy.FAIL) {
-                    MailboxFailure earlier = retrieve(client, listing, sizes, run, records, session);
+                    MailboxFailure earlier = retrieve(client, listing, sizes, run, session);
                     return earlier != null || session.refused != null ? earlier : oversize(entry, listed);
                 }
                 if (options.oversizePolicy() == OversizePolicy.SKIP && client.capabilities().top()) {
-                    MailboxFailure failure = retrieve(client, listing, sizes, run, records, session);
+                    MailboxFailure failure = retrieve(client, listing, sizes, run, session);
                     run.clear();
                     if (failure != null || session.refused != null) {
                         return failure;
                     }
-                    headersOnly(client, entry, listed, records, session);
+                    headersOnly(client, entry, listed, session);
                     if (session.refused != null) {
                         return null;
                     }
@@ -393,7 +505,7 @@ public final class MailboxPoller {
             }
             run.add(index);
         }
-        return retrieve(client, listing, sizes, run, records, session);
+        return retrieve(client, listing, sizes, run, session);
     }
 
     /** Why the UIDL and LIST listings of one session do not describe the same messages, or null. */
@@ -417,7 +529,7 @@ public final class MailboxPoller {
     }
 
     private MailboxFailure retrieve(Pop3Client client, List<UidlEntry> listing, MessageSizes sizes, List<Integer> run,
-                                    List<SourceRecord> records, Session session) throws IOException {
+                                    Session session) throws IOException, InterruptedException {
         if (run.isEmpty()) {
             return null;
         }
@@ -429,14 +541,19 @@ public final class MailboxPoller {
             byNumber.put(e.number(), e);
         }
         MailboxFailure[] failure = new MailboxFailure[1];
+        InterruptedException[] interrupted = new InterruptedException[1];
         client.retrieve(numbers, mailbox.pipeliningWindow(), new MessageConsumer() {
             @Override
             public void accept(int number, InputStream body) throws IOException {
-                if (failure[0] != null || session.refused != null) {
+                if (failure[0] != null || session.refused != null || interrupted[0] != null) {
                     return; // the client drains what we do not read
                 }
                 UidlEntry entry = byNumber.get(number);
-                failure[0] = MailboxPoller.this.accept(client, entry, sizes.size(number), body, records, session);
+                try {
+                    failure[0] = MailboxPoller.this.accept(client, entry, sizes.size(number), body, session);
+                } catch (InterruptedException e) {
+                    interrupted[0] = e;
+                }
             }
 
             @Override
@@ -446,12 +563,17 @@ public final class MailboxPoller {
                 }
             }
         });
+        if (interrupted[0] != null) {
+            throw interrupted[0];
+        }
         return failure[0];
     }
 
     private MailboxFailure accept(Pop3Client client, UidlEntry entry, long listedSize, InputStream body,
-                                  List<SourceRecord> records, Session session) throws IOException {
-        readBounded(client, entry, body, (int) Math.min(Integer.MAX_VALUE, Math.max(0, listedSize)), listedSize);
+                                  Session session) throws IOException, InterruptedException {
+        MessageBuffer buffer = session.buffer;
+        readBounded(client, entry, body, buffer, (int) Math.min(Integer.MAX_VALUE, Math.max(0, listedSize)),
+                listedSize);
         Struct value;
         if (buffer.cut()) {
             switch (options.oversizePolicy()) {
@@ -467,21 +589,25 @@ public final class MailboxPoller {
         } else {
             value = mapper.map(mailbox.id(), entry.uid(), buffer.bytes(), buffer.length(), buffer.size(), false);
         }
-        records.add(record(entry.uid(), value));
-        session.bytes += buffer.size();
+        publish(session, entry.uid(), value, buffer.size());
         return null;
     }
 
-    private void headersOnly(Pop3Client client, UidlEntry entry, long listedSize, List<SourceRecord> records,
-                             Session session) throws IOException {
+    private void headersOnly(Pop3Client client, UidlEntry entry, long listedSize, Session session)
+            throws IOException, InterruptedException {
+        MessageBuffer buffer = session.buffer;
+        InterruptedException[] interrupted = new InterruptedException[1];
         client.top(entry.number(), 0, new MessageConsumer() {
             @Override
             public void accept(int number, InputStream body) throws IOException {
-                readBounded(client, entry, body, 0, listedSize);
+                readBounded(client, entry, body, buffer, 0, listedSize);
                 Struct value = mapper.mapHeadersOnly(mailbox.id(), entry.uid(), buffer.bytes(),
                         buffer.headerLength(), listedSize);
-                records.add(record(entry.uid(), value));
-                session.bytes += buffer.size();
+                try {
+                    publish(session, entry.uid(), value, buffer.size());
+                } catch (InterruptedException e) {
+                    interrupted[0] = e;
+                }
             }
 
             @Override
@@ -489,6 +615,9 @@ public final class MailboxPoller {
                 refusedBy(session, entry, listedSize, error);
             }
         });
+        if (interrupted[0] != null) {
+            throw interrupted[0];
+        }
     }
 
     private static void refusedBy(Session session, UidlEntry entry, long listedSize, Pop3Exception error) {
@@ -502,8 +631,8 @@ public final class MailboxPoller {
      * honest servers, finite for broken ones. Past that the rest cannot be drained, so the session is abandoned
      * (no QUIT, nothing expunged).
      */
-    private void readBounded(Pop3Client client, UidlEntry entry, InputStream body, int expectedSize, long listedSize)
-            throws IOException {
+    private void readBounded(Pop3Client client, UidlEntry entry, InputStream body, MessageBuffer buffer,
+                             int expectedSize, long listedSize) throws IOException {
         long cap = Math.max(options.messageMaxBytes(), 2 * Math.max(0, listedSize) + 1024 * 1024);
         try {
             buffer.read(body, options.messageMaxBytes(), expectedSize, cap);
@@ -515,8 +644,16 @@ public final class MailboxPoller {
         }
     }
 
+    /** Makes the record of a message and hands it on; its offset says "everything up to here is published". */
+    private void publish(Session session, String uid, Struct value, long octets) throws InterruptedException {
+        RecordBudget.Fitted fitted = budget.fit(value);
+        session.sink.put(record(uid, fitted.value()), fitted.bytes());
+        session.published++;
+        session.bytes += octets;
+        metrics.published(1, octets);
+    }
+
     private SourceRecord record(String uid, Struct value) {
-        value = budget.fit(value);
         boolean truncated = Boolean.TRUE.equals(value.getBoolean(MessageSchema.FIELD_TRUNCATED));
         UidlOffset offset = state.published(uid, truncated);
         ConnectHeaders headers = new ConnectHeaders();

@@ -125,10 +125,18 @@ public final class MailboxState {
         return unknownOutcomes;
     }
 
-    /** Outcome of {@link #select}: the listing indexes to fetch, and whether more new mail remains after them. */
-    public record Selection(int[] indexes, boolean more, String warning, String mismatch) {
+    /**
+     * Outcome of {@link #select}: the listing indexes to fetch, whether more new mail remains after them, and how
+     * much new mail the listing holds (the backlog) with the UIDL of its oldest.
+     */
+    public record Selection(int[] indexes, boolean more, String warning, String mismatch, int pending,
+                            String firstPending) {
         Selection(int[] indexes, boolean more, String warning) {
-            this(indexes, more, warning, null);
+            this(indexes, more, warning, null, 0, null);
+        }
+
+        Selection(int[] indexes, boolean more, String warning, String mismatch) {
+            this(indexes, more, warning, mismatch, 0, null);
         }
     }
 
@@ -210,9 +218,12 @@ public final class MailboxState {
                 }
             }
         }
-        int[] picked = new int[Math.min(max, uids.size() - from)];
+        int[] picked = new int[Math.max(0, Math.min(max, uids.size() - from))];
         int n = 0;
         boolean more = false;
+        boolean full = false;
+        int pending = 0;
+        String firstPending = null;
         int budget = unconfirmedChars;
         for (int i = from; i < uids.size(); i++) {
             String uid = uids.get(i);
@@ -222,22 +233,31 @@ public final class MailboxState {
             if (deleteMode && statuses.containsKey(uid)) {
                 continue;
             }
+            pending++;
+            if (firstPending == null) {
+                firstPending = uid;
+            }
+            if (full) {
+                continue;
+            }
             if (n == picked.length) {
                 more = true;
-                break;
+                full = true;
+                continue;
             }
             if (deleteMode) {
                 // every unacknowledged UIDL must fit in the offset, so a restart knows it was published
                 budget += uid.length() + 1;
                 if (budget > UidlOffset.UNCONFIRMED_MAX_CHARS) {
-                    more = n > 0;
-                    break;
+                    more = true;
+                    full = true;
+                    continue;
                 }
             }
             picked[n++] = i;
         }
         int[] out = n == picked.length ? picked : java.util.Arrays.copyOf(picked, n);
-        return new Selection(out, more, warning);
+        return new Selection(out, more, warning, null, pending, firstPending);
     }
 
     private void markSeen(List<String> uids) {
@@ -333,6 +353,9 @@ public final class MailboxState {
     public void acked(String uid, boolean delivered) {
         if (deleteMode) {
             acks.add(new Ack(uid, delivered));
+            synchronized (acks) {
+                acks.notifyAll();
+            }
         }
     }
 
@@ -360,6 +383,21 @@ public final class MailboxState {
 
     public boolean hasPendingAcks() {
         return !acks.isEmpty();
+    }
+
+    /** Waits up to {@code timeoutMs} for an acknowledgement to arrive; true when one is waiting to be applied. */
+    public boolean awaitAcks(long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+        synchronized (acks) {
+            while (acks.isEmpty()) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return false;
+                }
+                acks.wait(left);
+            }
+        }
+        return true;
     }
 
     /** UIDLs whose records Kafka acknowledged and that are not yet confirmed deleted. */

@@ -11,11 +11,13 @@ import java.util.List;
  * {@link HeaderValues#decode}).
  *
  * <p>Lines end with CRLF, LF or CR. A line starting with white space continues the field
- * before it. The section ends at the first empty line. A line that is not a field (no colon,
- * or a name with characters RFC 5322 forbids) is skipped and recorded as a problem, and the
- * fields after it are kept; but when no empty line follows at all, the section is taken to
- * end at that line and the rest is body, as CPython's parser does for a part that has no
- * header section. A Unix "From " line opening a message is skipped silently.
+ * before it. The section ends at the first empty line, or, as in CPython's parser, at the first
+ * line that is not a header line (no colon, or a name with characters RFC 5322 forbids): that
+ * line is the first line of the body, so no text is lost (a digest that starts with text
+ * folded like a header, say), and the section is reported as a problem. A Unix "From " line
+ * opening a message is skipped silently; one further down is skipped as a problem, or starts
+ * the body when it is the section's last line. A line with an empty name, and continuation
+ * lines with no field before them, are skipped as problems (as CPython does).
  */
 final class HeaderBlock {
 
@@ -26,6 +28,12 @@ final class HeaderBlock {
     private static final long CR_BYTES = 0x0D0D0D0D0D0D0D0DL;
     private static final long LOW_BITS = 0x0101010101010101L;
     private static final long HIGH_BITS = 0x8080808080808080L;
+
+    // What a line of a header section is, by CPython's test (feedparser's headerRE).
+    private static final int FIELD = 0;
+    private static final int CONTINUATION = 1;
+    private static final int ENVELOPE = 2;
+    private static final int NOT_HEADER = 3;
 
     /** One header field: name as written, value unfolded (not RFC 2047 decoded). */
     record Field(String name, String value) {
@@ -50,13 +58,11 @@ final class HeaderBlock {
 
     /**
      * Like {@link #parse(byte[], int, int)}; with {@code cut}, the data was cut at {@code to}, so
-     * a last field without a line end is incomplete: it is dropped, and is no problem.
+     * a last line without a line end is incomplete: it is dropped, and is no problem.
      */
     static HeaderBlock parse(byte[] buf, int from, int to, boolean cut) {
         List<Field> fields = new ArrayList<>(from == 0 ? 24 : 4);
         String problem = null;
-        int firstBad = -1;
-        int fieldsBeforeBad = 0;
         int bodyStart = -1;
         int pos = from;
         while (pos < to) {
@@ -74,42 +80,67 @@ final class HeaderBlock {
             if (cut && fieldEnd == to) {
                 break;
             }
-            String bad = null;
-            int colon = indexOf(buf, (byte) ':', pos, lineEnd);
-            if (pos == 0 && startsWith(buf, pos, lineEnd, "From ")) {
-                bad = null; // the mbox separator line
-            } else if (buf[pos] == ' ' || buf[pos] == '\t' || colon < 0) {
-                bad = "header line without colon";
-            } else {
+            int kind = kind(buf, pos, lineEnd);
+            if (kind == ENVELOPE && pos != 0 && !isHeaderLine(buf, next, to)) {
+                kind = NOT_HEADER; // a misplaced "From " line just before the body is body, as in CPython
+            }
+            if (kind == NOT_HEADER) {
+                bodyStart = pos;
+                if (problem == null) {
+                    problem = indexOf(buf, (byte) ':', pos, lineEnd) < 0 ? "header line without colon"
+                            : "malformed header name";
+                }
+                break;
+            }
+            if (kind == FIELD) {
+                int colon = indexOf(buf, (byte) ':', pos, lineEnd);
                 int nameEnd = colon;
                 while (nameEnd > pos && (buf[nameEnd - 1] == ' ' || buf[nameEnd - 1] == '\t')) {
-                    nameEnd--; // obsolete syntax allows white space before the colon
+                    nameEnd--; // obsolete syntax allows white space before the colon (RFC 5322 4.5)
                 }
-                if (!isFieldName(buf, pos, nameEnd)) {
-                    bad = "malformed header name";
-                } else {
+                if (nameEnd > pos) {
                     fields.add(new Field(latin1(buf, pos, nameEnd), value(buf, colon + 1, fieldEnd)));
+                } else {
+                    problem = problem == null ? "header line without name" : problem;
                 }
-            }
-            if (bad != null) {
-                problem = problem == null ? bad : problem;
-                if (firstBad < 0) {
-                    firstBad = pos;
-                    fieldsBeforeBad = fields.size();
-                }
+            } else if (kind == CONTINUATION) {
+                problem = problem == null ? "header section starts with a continuation line" : problem;
+            } else if (pos != 0) {
+                problem = problem == null ? "misplaced envelope From line" : problem;
             }
             pos = next;
         }
         boolean complete = bodyStart >= 0;
-        if (bodyStart < 0) {
-            if (firstBad >= 0) {
-                bodyStart = firstBad;
-                fields.subList(fieldsBeforeBad, fields.size()).clear();
-            } else {
-                bodyStart = to;
-            }
+        return new HeaderBlock(fields, complete ? bodyStart : to, complete, problem);
+    }
+
+    /**
+     * A line is a field when printable non-colon characters (perhaps none) are followed by a colon,
+     * here also with white space between them (RFC 5322 obsolete syntax, which CPython does not
+     * accept); a continuation when it starts with white space; an envelope line when it starts
+     * with "From ". Anything else starts the body.
+     */
+    private static int kind(byte[] buf, int pos, int lineEnd) {
+        if (buf[pos] == ' ' || buf[pos] == '\t') {
+            return CONTINUATION;
         }
-        return new HeaderBlock(fields, bodyStart, complete, problem);
+        if (startsWith(buf, pos, lineEnd, "From ")) {
+            return ENVELOPE;
+        }
+        int i = pos;
+        while (i < lineEnd && buf[i] >= 33 && buf[i] <= 126 && buf[i] != ':') { // negative for 8-bit bytes
+            i++;
+        }
+        while (i > pos && i < lineEnd && (buf[i] == ' ' || buf[i] == '\t')) {
+            i++;
+        }
+        return i < lineEnd && buf[i] == ':' ? FIELD : NOT_HEADER;
+    }
+
+    /** Whether another header line (not an empty line, not the body) starts at {@code pos}. */
+    private static boolean isHeaderLine(byte[] buf, int pos, int to) {
+        int lineEnd = lineEnd(buf, pos, to);
+        return lineEnd > pos && kind(buf, pos, lineEnd) != NOT_HEADER;
     }
 
     List<Field> fields() {
@@ -121,7 +152,7 @@ final class HeaderBlock {
         return bodyStart;
     }
 
-    /** Whether an empty line ended the section. */
+    /** Whether the section ended (at an empty line or at a line that starts the body) before the data did. */
     boolean complete() {
         return complete;
     }
@@ -207,19 +238,6 @@ final class HeaderBlock {
             }
         }
         return MimeCharsets.decodeLenient(unfolded, 0, n);
-    }
-
-    private static boolean isFieldName(byte[] buf, int from, int to) {
-        if (from >= to) {
-            return false;
-        }
-        for (int i = from; i < to; i++) {
-            byte c = buf[i];
-            if (c < 33 || c > 126) { // negative for 8-bit bytes
-                return false;
-            }
-        }
-        return true;
     }
 
     private static boolean isSpace(byte c) {

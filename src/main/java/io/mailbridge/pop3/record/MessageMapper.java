@@ -240,8 +240,8 @@ public final class MessageMapper {
     }
 
     /**
-     * Addresses of one header, groups flattened into their members; an empty header or
-     * {@code <>} gives none. Parsing is Angus's lenient one; should it still reject the header,
+     * Addresses of one header, groups flattened into their members; an empty header,
+     * {@code <>}, {@code ""} or an empty encoded word gives none. Parsing is Angus's lenient one; should it still reject the header,
      * its text is kept as a single address with no name rather than dropped. Either way a bad
      * address is not a parse error of the message: it says nothing about the MIME structure.
      */
@@ -263,18 +263,35 @@ public final class MessageMapper {
             }
         } catch (AddressException e) {
             result.clear();
-            result.add(new Struct(MessageSchema.ADDRESS).put(ADDRESS_ADDRESS, HeaderValues.decode(header)));
+            String text = HeaderValues.decode(header).strip();
+            if (!isEmptyAddress(text)) {
+                result.add(new Struct(MessageSchema.ADDRESS).put(ADDRESS_ADDRESS, text));
+            }
         }
         return result;
     }
 
     private static void addAddress(List<Struct> result, InternetAddress address) {
         String email = address.getAddress();
-        email = email == null || email.isBlank() ? null : email.strip();
+        email = email == null || isEmptyAddress(email) ? null : email.strip();
         String name = displayName(address);
         if (name != null || email != null) {
             result.add(new Struct(MessageSchema.ADDRESS).put(ADDRESS_NAME, name).put(ADDRESS_ADDRESS, email));
         }
+    }
+
+    /**
+     * Whether address text holds nothing but white space and delimiters, such as {@code ""} (an
+     * empty quoted string) or {@code <>}: no address at all, not one empty address.
+     */
+    private static boolean isEmptyAddress(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!Character.isWhitespace(c) && "\"<>,;:()".indexOf(c) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -33,11 +33,15 @@ public final class RecordBudget {
         this.maxBytes = maxBytes;
     }
 
+    /** A record value within the budget, and its estimated size in bytes. */
+    public record Fitted(Struct value, long bytes) {
+    }
+
     /** The record value itself when it fits, else a cut copy marked {@code truncated=true}. */
-    public Struct fit(Struct value) {
+    public Fitted fit(Struct value) {
         long size = estimate(value);
         if (size <= maxBytes) {
-            return value;
+            return new Fitted(value, size);
         }
         Struct cut = copy(value);
         cut.put(MessageSchema.FIELD_TRUNCATED, true);
@@ -70,7 +74,7 @@ public final class RecordBudget {
             byte[] kept = java.util.Arrays.copyOf(raw, Math.max(0, n));
             cut.put(MessageSchema.FIELD_RAW, kept);
         }
-        return cut;
+        return new Fitted(cut, estimate(cut));
     }
 
     /** Upper estimate of the record's size as the JSON converter writes it, envelope included. */

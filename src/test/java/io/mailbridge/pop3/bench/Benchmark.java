@@ -3,6 +3,7 @@ package io.mailbridge.pop3.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mailbridge.pop3.testing.ConnectCluster;
 import io.mailbridge.pop3.testing.DovecotServer;
+import io.mailbridge.pop3.testing.LatencyProxy;
 import io.mailbridge.pop3.testing.WorkerProcess;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -34,10 +35,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Mailbridge against the raw POP3 ceiling, on a real Dovecot, a real KRaft broker and a real Connect worker.
+ * Mailbridge against two ceilings, on a real Dovecot, a real KRaft broker and a real Connect worker: the raw POP3
+ * reader, and the Connect pipeline itself ({@link CeilingSourceConnector}: ready-made records of the same shape and
+ * size through the same worker, converter and broker). Each throughput workload runs at the connector's and the
+ * worker's defaults and with the bulk settings of README "Performance".
  *
  * <pre>
- * mvn -Pbenchmark -DskipTests package                                   # everything, about 4 minutes
+ * mvn -Pbenchmark -DskipTests package                                   # everything, about 10 minutes
  * mvn -Pbenchmark -DskipTests package -Dexec.args="--only=plain4k,wan --scale=0.2"   # a quick look
  * </pre>
  *
@@ -48,9 +52,9 @@ import java.util.regex.Pattern;
  * workload) into DIR; {@code --connector.KEY=VALUE} overrides a connector setting for the throughput workloads.
  *
  * <p>Per workload: a fresh Dovecot mailbox is filled (not timed); the raw reader ({@link RawPop3Reader}) reads it
- * once untimed (so Dovecot's index exists for both contenders) and then {@code --raw-runs} times; then a
- * connector is created on the worker and the clock runs from the REST call until the topic's end offset equals
- * the message count (every record acknowledged by the broker).
+ * once untimed (so Dovecot's index exists for both contenders) and then {@code --raw-runs} times; then the
+ * ceiling connector and Mailbridge are each created on the worker and the clock runs from the REST call until the
+ * topic's end offset equals the message count (every record acknowledged by the broker).
  */
 public final class Benchmark {
 
@@ -73,12 +77,12 @@ public final class Benchmark {
     }
 
     private record Workload(String name, String description, int messages, IntFunction<byte[]> mail,
-                            boolean tls, boolean wan, boolean memory) {
+                            boolean tls, boolean wan, boolean memory, int size, boolean attachment) {
     }
 
     /** One row of the table. */
-    private record Row(String workload, int messages, long bytes, double rawSeconds, double e2eSeconds,
-                       double firstRecordSeconds, String peakHeap, String note) {
+    private record Row(String workload, int messages, long bytes, double rawSeconds, double pipelineSeconds,
+                       double e2eSeconds, double firstRecordSeconds, String peakHeap, String note) {
     }
 
     private final Map<String, String> connectorOverrides = new LinkedHashMap<>();
@@ -162,15 +166,15 @@ public final class Benchmark {
     private List<Workload> workloads() {
         List<Workload> all = List.of(
                 new Workload("plain4k", "4 KB mails, plain POP3", scaled(10_000), n -> BenchMails.text(n, 4096),
-                        false, false, false),
+                        false, false, false, 4096, false),
                 new Workload("tls4k", "4 KB mails, implicit TLS", scaled(10_000), n -> BenchMails.text(n, 4096),
-                        true, false, false),
+                        true, false, false, 4096, false),
                 new Workload("1mb", "1 MB mails (base64 attachment)", scaled(200),
-                        n -> BenchMails.attachment(n, 1024 * 1024), false, false, false),
+                        n -> BenchMails.attachment(n, 1024 * 1024), false, false, false, 1024 * 1024, true),
                 new Workload("wan", "4 KB mails, 20 ms round trip", scaled(5_000), n -> BenchMails.text(n, 4096),
-                        false, true, false),
+                        false, true, false, 4096, false),
                 new Workload("memory", "20 MB mails, -Xmx256m worker", Math.min(scaled(50), 50),
-                        n -> BenchMails.attachment(n, 20 * 1024 * 1024), false, false, true));
+                        n -> BenchMails.attachment(n, 20 * 1024 * 1024), false, false, true, 0, true));
         List<Workload> chosen = new ArrayList<>();
         for (Workload w : all) {
             if (only == null || only.contains(w.name)) {
@@ -276,19 +280,46 @@ public final class Benchmark {
         try {
             int port = proxy != null ? proxy.port() : w.tls ? dovecot.tlsPort() : dovecot.plainPort();
             double raw = raw(w.name, port, w.tls, w.messages, w.messages >= 1000 || w.wan);
-            E2e e2e = null;
-            for (int i = 0; i < e2eRuns; i++) {
-                E2e run = endToEnd(w.name, port, w.tls, w.messages, Map.of());
-                if (e2e == null || Double.isNaN(e2e.seconds) || run.seconds < e2e.seconds) {
-                    e2e = run;
+            for (boolean bulk : new boolean[] {false, true}) {
+                Map<String, String> settings = bulk ? BULK_SETTINGS : Map.of();
+                E2e pipeline = null;
+                E2e e2e = null;
+                for (int i = 0; i < e2eRuns; i++) {
+                    pipeline = best(pipeline, ceiling(w, bulk));
+                    e2e = best(e2e, endToEnd(w.name, port, w.tls, w.messages, settings));
                 }
+                rows.add(new Row(w.name + (bulk ? " (bulk)" : " (defaults)"), w.messages, bytes, raw,
+                        pipeline.seconds, e2e.seconds, e2e.firstSeconds, "-", e2e.note));
             }
-            rows.add(new Row(w.name, w.messages, bytes, raw, e2e.seconds, e2e.firstSeconds, "-", e2e.note));
         } finally {
             if (proxy != null) {
                 proxy.close();
             }
         }
+    }
+
+    private static E2e best(E2e best, E2e run) {
+        return best == null || Double.isNaN(best.seconds) || run.seconds < best.seconds ? run : best;
+    }
+
+    /** The Connect pipeline's ceiling for the workload: ready-made records of the same shape and size. */
+    private E2e ceiling(Workload w, boolean bulk) throws Exception {
+        String name = "bench-ceiling-" + w.name + "-" + (++connectorSeq);
+        Map<String, String> config = new LinkedHashMap<>();
+        config.put("connector.class", CeilingSourceConnector.class.getName());
+        config.put("tasks.max", "1");
+        config.put("topic", name);
+        config.put("count", String.valueOf(w.messages));
+        config.put("size", String.valueOf(w.size));
+        config.put("attachment", String.valueOf(w.attachment));
+        if (bulk) {
+            for (Map.Entry<String, String> e : BULK_SETTINGS.entrySet()) {
+                if (e.getKey().startsWith("producer.override.")) {
+                    config.put(e.getKey(), e.getValue());
+                }
+            }
+        }
+        return measure(name, config, w.messages, null, null);
     }
 
     private void memory(Workload w) throws Exception {
@@ -319,7 +350,7 @@ public final class Benchmark {
             for (String policy : List.of("skip", "truncate")) {
                 String user = "mem" + policy;
                 long bytes = policy.equals("skip") ? bytesSkip : bytesTruncate;
-                Map<String, String> extra = new LinkedHashMap<>();
+                Map<String, String> extra = new LinkedHashMap<>(BULK_SETTINGS);
                 extra.put("message.max.bytes", "1048576");
                 extra.put("oversize.policy", policy);
                 int gcLinesBefore = lines(gcLog).size();
@@ -339,7 +370,7 @@ public final class Benchmark {
                         sampler == null ? "n/a" : sampler.poolPeakSum() / (1024 * 1024) + " MB", heap.note);
                 String note = (e2e.note + "; " + oom + "; " + heapNote).trim();
                 rows.add(new Row("memory/" + policy, w.messages, bytes, policy.equals("skip") ? raw : Double.NaN,
-                        e2e.seconds, e2e.firstSeconds, peak / (1024 * 1024) + " MB", note));
+                        Double.NaN, e2e.seconds, e2e.firstSeconds, peak / (1024 * 1024) + " MB", note));
             }
             if (sampler != null) {
                 sampler.close();
@@ -421,7 +452,6 @@ public final class Benchmark {
                          WorkerProcess worker) throws Exception {
         String name = "bench-" + user + "-" + (++connectorSeq);
         String topic = name;
-        cluster.connect().kafka().createTopic(topic, 1);
         Map<String, String> config = new LinkedHashMap<>();
         config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
         config.put("tasks.max", "1");
@@ -434,11 +464,22 @@ public final class Benchmark {
         }
         config.put("pop3.username", user);
         config.put("pop3.password", PASSWORD);
-        config.putAll(BULK_SETTINGS);
+        config.putAll(extra);
         if (worker == null) {
             config.putAll(connectorOverrides);
         }
-        config.putAll(extra);
+        return measure(name, config, expected, worker, extra.get("oversize.policy"));
+    }
+
+    /**
+     * Creates the connector (on the in-process worker, or on {@code worker}) and waits until its topic holds
+     * {@code expected} records. The clock starts just before the REST call that creates it.
+     */
+    private E2e measure(String name, Map<String, String> config, int expected, WorkerProcess worker, String policy)
+            throws Exception {
+        String topic = config.get("topic");
+        String user = name;
+        cluster.connect().kafka().createTopic(topic, 1);
         TopicPartition tp = new TopicPartition(topic, 0);
         awaitJitQuiet();
         Map<Long, Long> threadCpu = verbose ? threadCpuTimes() : Map.of();
@@ -476,7 +517,7 @@ public final class Benchmark {
             note = "TIMEOUT: " + last + " of " + expected + " records after " + E2E_TIMEOUT.toSeconds() + " s; "
                     + status(name, worker);
         } else {
-            note = checkFirstRecord(topic, extra.get("oversize.policy"));
+            note = checkFirstRecord(topic, policy);
         }
         String cpu = worker == null ? usage.describe(expected)
                 : String.format(Locale.ROOT, "CPU %.2f s in the worker process, broker and Dovecot; other processes"
@@ -626,22 +667,24 @@ public final class Benchmark {
 
     private void printTable() {
         StringBuilder out = new StringBuilder("\n");
-        out.append("| workload | messages | MB | raw msg/s | raw MB/s | e2e msg/s | e2e MB/s | e2e/raw | "
-                + "first record | peak heap |\n");
+        out.append("| workload | messages | MB | raw POP3 msg/s | Connect pipeline msg/s | Mailbridge msg/s | "
+                + "Mailbridge MB/s | ratio to the lower ceiling | first record | peak heap |\n");
         out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         List<String> notes = new ArrayList<>();
         for (Row r : rows) {
             double mb = r.bytes / MB;
             String rawMsgs = Double.isNaN(r.rawSeconds) ? "-" : fmt(r.messages / r.rawSeconds);
-            String rawMb = Double.isNaN(r.rawSeconds) ? "-" : fmt(mb / r.rawSeconds);
+            String pipeline = Double.isNaN(r.pipelineSeconds) ? "-" : fmt(r.messages / r.pipelineSeconds);
             String e2eMsgs = Double.isNaN(r.e2eSeconds) ? "n/a" : fmt(r.messages / r.e2eSeconds);
             String e2eMb = Double.isNaN(r.e2eSeconds) ? "n/a" : fmt(mb / r.e2eSeconds);
-            String ratio = Double.isNaN(r.rawSeconds) || Double.isNaN(r.e2eSeconds) ? "-"
-                    : String.format(Locale.ROOT, "%.2f", r.rawSeconds / r.e2eSeconds);
+            double ceiling = Math.max(Double.isNaN(r.rawSeconds) ? 0 : r.rawSeconds,
+                    Double.isNaN(r.pipelineSeconds) ? 0 : r.pipelineSeconds);
+            String ratio = ceiling == 0 || Double.isNaN(r.e2eSeconds) ? "-"
+                    : String.format(Locale.ROOT, "%.2f", ceiling / r.e2eSeconds);
             String firstRecord = Double.isNaN(r.firstRecordSeconds) ? "-"
                     : String.format(Locale.ROOT, "%.2f s", r.firstRecordSeconds);
             out.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s |%n",
-                    r.workload, r.messages, mb, rawMsgs, rawMb, e2eMsgs, e2eMb, ratio, firstRecord, r.peakHeap));
+                    r.workload, r.messages, mb, rawMsgs, pipeline, e2eMsgs, e2eMb, ratio, firstRecord, r.peakHeap));
             if (!r.note.isBlank()) {
                 notes.add(r.workload + ": " + r.note);
             }
@@ -649,7 +692,8 @@ public final class Benchmark {
         for (String note : notes) {
             out.append("\n").append(note);
         }
-        out.append("\nConnector settings (all throughput workloads): ").append(BULK_SETTINGS);
+        out.append("\n(defaults): the connector's and the worker's defaults; (bulk) and memory rows: ")
+                .append(BULK_SETTINGS);
         if (!connectorOverrides.isEmpty()) {
             out.append(" overridden by ").append(connectorOverrides);
         }

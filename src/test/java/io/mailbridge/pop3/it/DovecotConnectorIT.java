@@ -1,6 +1,7 @@
 package io.mailbridge.pop3.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.mailbridge.pop3.testing.AckGate;
 import io.mailbridge.pop3.testing.ConnectCluster;
 import io.mailbridge.pop3.testing.DovecotServer;
 import io.mailbridge.pop3.testing.Mails;
@@ -35,6 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DovecotConnectorIT {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
+    /** POP3 sessions a mailbox gets to show a wrong republish or delete before a test concludes there is none. */
+    private static final int MORE_SESSIONS = 3;
     private static final List<String> USERS = List.of("none", "tls", "starttls", "drain", "restart", "locked",
             "expired");
 
@@ -83,6 +86,21 @@ class DovecotConnectorIT {
         return config;
     }
 
+    private static String mailboxId(DovecotServer server, String user, String security) {
+        return user + "@localhost:" + ("tls".equals(security) ? server.tlsPort() : server.plainPort());
+    }
+
+    private static String lastUid(List<ConsumerRecord<String, String>> records) {
+        return json(records.get(records.size() - 1).value()).get("uid").asText();
+    }
+
+    /** Waits until {@code more} further POP3 sessions of {@code user} ended: chances to act, taken or not. */
+    private static void awaitMoreSessions(String user, int more) throws InterruptedException {
+        int target = dovecot.sessionsEnded(user) + more;
+        ConnectCluster.await(() -> dovecot.sessionsEnded(user) >= target, WAIT,
+                more + " more POP3 sessions of " + user);
+    }
+
     @ParameterizedTest(name = "security={0}")
     @ValueSource(strings = {"none", "tls", "starttls"})
     void publishesEveryMessageOnceOverEachSecurityMode(String security) throws Exception {
@@ -102,7 +120,9 @@ class DovecotConnectorIT {
                     value.get("mailbox").asText());
             assertTrue(value.get("text").asText().contains("\r\n.leading dot line"), "dot-unstuffed body");
         }
-        Thread.sleep(1500);
+        cluster.awaitCommittedUidl("dovecot-" + security, mailboxId(dovecot, security, security), lastUid(records),
+                WAIT);
+        awaitMoreSessions(security, MORE_SESSIONS);
         assertEquals(20, cluster.consumeAll("dovecot-" + security, Duration.ofSeconds(2)).size(), "no duplicates");
         assertEquals(20, dovecot.messageCount(security), "keep mode leaves mail on the server");
         cluster.connect().deleteConnector("dovecot-" + security);
@@ -118,11 +138,26 @@ class DovecotConnectorIT {
         Map<String, String> config = config(dovecot, "drain", "tls");
         config.put("delete.after.ack", "true");
         config.put("batch.max.messages", "7");
+        config.put(AckGate.CONFIG_KEY, AckGate.CONFIG_VALUE);
+        AckGate.close("dovecot-drain");
         cluster.createConnector("dovecot-drain", config);
+
+        // The broker takes the records, but the worker hears of no acknowledgement: over several sessions after
+        // the first batch was fetched, Dovecot must receive no DELE (counted by Dovecot itself, under TLS).
+        try {
+            ConnectCluster.await(() -> dovecot.retrievedMessages("drain") >= 7, WAIT, "a first batch fetched");
+            ConnectCluster.await(() -> AckGate.held("dovecot-drain") > 0, WAIT, "the broker acknowledged a record");
+            awaitMoreSessions("drain", MORE_SESSIONS);
+            assertEquals(0, dovecot.deletesReceived("drain"), "a DELE reached Dovecot before its record was acked");
+            assertEquals(30, dovecot.messageCount("drain"));
+        } finally {
+            AckGate.open("dovecot-drain");
+        }
 
         List<ConsumerRecord<String, String>> records = cluster.consume("dovecot-drain", 30, WAIT);
         assertEquals(30, records.size());
         ConnectCluster.await(() -> dovecot.messageCount("drain") == 0, WAIT, "the mailbox empties");
+        assertTrue(dovecot.deletesReceived("drain") >= 30, "every mail deleted by a DELE");
         Set<String> subjects = new HashSet<>();
         for (ConsumerRecord<String, String> r : cluster.consumeAll("dovecot-drain", Duration.ofSeconds(2))) {
             subjects.add(json(r.value()).get("subject").asText());
@@ -133,16 +168,20 @@ class DovecotConnectorIT {
 
     @Test
     void resumesFromCommittedUidlAfterRestart() throws Exception {
+        String mailboxId = mailboxId(dovecot, "restart", "starttls");
         dovecot.deliver("restart", List.of(Mails.numbered(0), Mails.numbered(1), Mails.numbered(2)));
         cluster.createConnector("dovecot-restart", config(dovecot, "restart", "starttls"));
-        assertEquals(3, cluster.consume("dovecot-restart", 3, WAIT).size());
-        Thread.sleep(1500);
+        List<ConsumerRecord<String, String>> records = cluster.consume("dovecot-restart", 3, WAIT);
+        assertEquals(3, records.size());
+        cluster.awaitCommittedUidl("dovecot-restart", mailboxId, lastUid(records), WAIT);
         cluster.connect().stopConnector("dovecot-restart");
         cluster.connect().assertions().assertConnectorIsStopped("dovecot-restart", "did not stop");
         dovecot.deliver("restart", List.of(Mails.numbered(3), Mails.numbered(4)));
         cluster.connect().resumeConnector("dovecot-restart");
-        assertEquals(5, cluster.consume("dovecot-restart", 5, WAIT).size());
-        Thread.sleep(1500);
+        records = cluster.consume("dovecot-restart", 5, WAIT);
+        assertEquals(5, records.size());
+        cluster.awaitCommittedUidl("dovecot-restart", mailboxId, lastUid(records), WAIT);
+        awaitMoreSessions("restart", MORE_SESSIONS);
         assertEquals(5, cluster.consumeAll("dovecot-restart", Duration.ofSeconds(2)).size(), "nothing republished");
         cluster.connect().deleteConnector("dovecot-restart");
     }
@@ -173,7 +212,7 @@ class DovecotConnectorIT {
         assertFalse(trace.contains("pw-locked"), "the password never appears in the status");
         long attempts = dovecot.logLines().stream().filter(l -> l.contains("user=<locked>")
                 && l.contains("auth failed")).count();
-        Thread.sleep(2000);
+        Thread.sleep(2000); // an observation window: a hot loop would log in many times within it
         long later = dovecot.logLines().stream().filter(l -> l.contains("user=<locked>")
                 && l.contains("auth failed")).count();
         assertEquals(attempts, later, "a failed task does not keep logging in");

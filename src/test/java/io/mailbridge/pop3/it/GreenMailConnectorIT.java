@@ -2,9 +2,11 @@ package io.mailbridge.pop3.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.icegreen.greenmail.user.GreenMailUser;
+import io.mailbridge.pop3.testing.AckGate;
 import io.mailbridge.pop3.testing.ConnectCluster;
 import io.mailbridge.pop3.testing.GreenMailServer;
 import io.mailbridge.pop3.testing.Mails;
+import io.mailbridge.pop3.testing.Pop3SessionProxy;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,17 +26,24 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The connector on a real KRaft broker and Connect worker against GreenMail's POP3 server. */
+/**
+ * The connector on a real KRaft broker and Connect worker against GreenMail's POP3 server, reached through
+ * {@link Pop3SessionProxy} so the tests can count what the server received (sessions, DELE) and wait on it.
+ */
 class GreenMailConnectorIT {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
+    /** POP3 sessions a mailbox gets to show a wrong republish or delete before a test concludes there is none. */
+    private static final int MORE_SESSIONS = 3;
 
     private static ConnectCluster cluster;
     private static GreenMailServer pop3;
+    private static Pop3SessionProxy proxy;
 
     @BeforeAll
-    static void start() {
+    static void start() throws Exception {
         pop3 = new GreenMailServer();
+        proxy = new Pop3SessionProxy("127.0.0.1", pop3.port());
         cluster = ConnectCluster.start("greenmail-it", 1);
     }
 
@@ -43,9 +52,27 @@ class GreenMailConnectorIT {
         if (cluster != null) {
             cluster.close();
         }
+        if (proxy != null) {
+            proxy.close();
+        }
         if (pop3 != null) {
             pop3.close();
         }
+    }
+
+    private static String mailboxId(String user) {
+        return user + "@127.0.0.1:" + proxy.port();
+    }
+
+    /** Waits until {@code more} further POP3 sessions of {@code user} began: chances to act, taken or not. */
+    private static void awaitMoreSessions(String user, int more) throws InterruptedException {
+        int target = proxy.sessions().getOrDefault(user, 0) + more;
+        ConnectCluster.await(() -> proxy.sessions().getOrDefault(user, 0) >= target, WAIT,
+                more + " more POP3 sessions of " + user);
+    }
+
+    private static String lastUid(List<ConsumerRecord<String, String>> records) {
+        return json(records.get(records.size() - 1).value()).get("uid").asText();
     }
 
     private static Map<String, String> config(String topic, String user) {
@@ -54,7 +81,7 @@ class GreenMailConnectorIT {
         config.put("tasks.max", "1");
         config.put("topic", topic);
         config.put("pop3.host", "127.0.0.1");
-        config.put("pop3.port", String.valueOf(pop3.port()));
+        config.put("pop3.port", String.valueOf(proxy.port()));
         config.put("pop3.security", "none");
         config.put("pop3.username", user);
         config.put("pop3.password", "pw-" + user);
@@ -71,7 +98,7 @@ class GreenMailConnectorIT {
         cluster.createConnector("fields", config("fields", "fields"));
         List<ConsumerRecord<String, String>> records = cluster.consume("fields", 2, WAIT);
         assertEquals(2, records.size());
-        String mailboxId = "fields@127.0.0.1:" + pop3.port();
+        String mailboxId = mailboxId("fields");
 
         JsonNode first = json(records.get(0).value());
         assertEquals(mailboxId, first.get("mailbox").asText());
@@ -91,20 +118,23 @@ class GreenMailConnectorIT {
         assertEquals("data.bin", second.get("attachments").get(0).get("filename").asText());
         assertTrue(second.get("attachments").get(0).get("size").asLong() > 2000);
 
-        Thread.sleep(1500); // several more polls: nothing is published twice
-        assertEquals(2, cluster.consumeAll("fields", Duration.ofSeconds(2)).size());
+        cluster.awaitCommittedUidl("fields", mailboxId, lastUid(records), WAIT);
+        awaitMoreSessions("fields", MORE_SESSIONS);
+        assertEquals(2, cluster.consumeAll("fields", Duration.ofSeconds(2)).size(), "nothing is published twice");
         cluster.connect().deleteConnector("fields");
     }
 
     @Test
     void resumesFromCommittedUidlAfterRestart() throws Exception {
         GreenMailUser user = pop3.user("restart", "pw-restart");
+        String mailboxId = mailboxId("restart");
         for (int i = 0; i < 5; i++) {
             pop3.deliver(user, Mails.numbered(i));
         }
         cluster.createConnector("restart", config("restart", "restart"));
-        assertEquals(5, cluster.consume("restart", 5, WAIT).size());
-        Thread.sleep(1500); // let the worker commit offsets (offset.flush.interval.ms=500)
+        List<ConsumerRecord<String, String>> records = cluster.consume("restart", 5, WAIT);
+        assertEquals(5, records.size());
+        cluster.awaitCommittedUidl("restart", mailboxId, lastUid(records), WAIT);
 
         cluster.connect().stopConnector("restart");
         cluster.connect().assertions().assertConnectorIsStopped("restart", "connector did not stop");
@@ -112,14 +142,15 @@ class GreenMailConnectorIT {
             pop3.deliver(user, Mails.numbered(i));
         }
         cluster.connect().resumeConnector("restart");
-        List<ConsumerRecord<String, String>> records = cluster.consume("restart", 8, WAIT);
+        records = cluster.consume("restart", 8, WAIT);
         assertEquals(8, records.size());
-        Thread.sleep(1500);
+        cluster.awaitCommittedUidl("restart", mailboxId, lastUid(records), WAIT);
 
         cluster.connect().restartConnectorAndTasks("restart", false, true, false);
         pop3.deliver(user, Mails.numbered(8));
         records = cluster.consume("restart", 9, WAIT);
-        Thread.sleep(1500);
+        cluster.awaitCommittedUidl("restart", mailboxId, lastUid(records), WAIT);
+        awaitMoreSessions("restart", MORE_SESSIONS);
         records = cluster.consumeAll("restart", Duration.ofSeconds(2));
         assertEquals(9, records.size(), "each mail exactly once across stop, resume and restart");
         Set<String> subjects = new HashSet<>();
@@ -141,11 +172,26 @@ class GreenMailConnectorIT {
         config.put("delete.after.ack", "true");
         config.put("message.max.bytes", "20000");
         config.put("oversize.policy", "skip");
+        config.put(AckGate.CONFIG_KEY, AckGate.CONFIG_VALUE);
+        AckGate.close("drain");
         cluster.createConnector("drain", config);
 
+        // The broker takes the records, but the worker hears of no acknowledgement: the connector fetches all five
+        // mails, and must send no DELE for any of them, over several sessions.
+        try {
+            ConnectCluster.await(() -> proxy.commands("drain", "RETR") + proxy.commands("drain", "TOP") >= 5, WAIT,
+                    "the five mails fetched (RETR, or TOP for the oversized one)");
+            ConnectCluster.await(() -> AckGate.held("drain") > 0, WAIT, "the broker acknowledged a record");
+            awaitMoreSessions("drain", MORE_SESSIONS);
+            assertEquals(0, proxy.commands("drain", "DELE"), "a DELE reached the server before its record was acked");
+            assertEquals(5, pop3.count(user));
+        } finally {
+            AckGate.open("drain");
+        }
         List<ConsumerRecord<String, String>> records = cluster.consume("drain", 5, WAIT);
         assertEquals(5, records.size());
-        ConnectCluster.await(() -> pop3.count(user) == 1, WAIT, "the four delivered mails are deleted");
+        ConnectCluster.await(() -> pop3.count(user) == 1, WAIT, "the four acknowledged mails are deleted");
+        assertEquals(4, proxy.commands("drain", "DELE"), "one DELE per acknowledged full record");
         JsonNode truncated = json(records.get(4).value());
         assertTrue(truncated.get("truncated").asBoolean());
         assertEquals("<big@example.com>", truncated.get("message_id").asText());
@@ -153,8 +199,9 @@ class GreenMailConnectorIT {
         pop3.deliver(user, Mails.numbered(10));
         assertEquals(6, cluster.consume("drain", 6, WAIT).size());
         ConnectCluster.await(() -> pop3.count(user) == 1, WAIT, "the new mail is deleted too");
-        Thread.sleep(1500);
+        awaitMoreSessions("drain", MORE_SESSIONS);
         assertEquals(1, pop3.count(user), "the truncated mail stays on the server");
+        assertEquals(5, proxy.commands("drain", "DELE"), "no DELE for the truncated mail");
         assertEquals(6, cluster.consumeAll("drain", Duration.ofSeconds(2)).size(), "nothing republished");
         cluster.connect().deleteConnector("drain");
     }

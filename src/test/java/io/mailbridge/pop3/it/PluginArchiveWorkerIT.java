@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The shipped artifact on a worker in its own JVM: the plugin zip unzipped into plugin.path (the connector is not
@@ -44,6 +45,7 @@ class PluginArchiveWorkerIT {
                 pop3.deliver(user, Mails.numbered(i));
             }
             Path pluginPath = WorkerProcess.installPlugin(tmp);
+            String mailboxId = "archive@127.0.0.1:" + pop3.port();
             Map<String, String> config = new HashMap<>();
             config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
             config.put("tasks.max", "1");
@@ -59,8 +61,10 @@ class PluginArchiveWorkerIT {
             try {
                 first.putConnector("archive", config);
                 first.awaitTaskRunning("archive", Duration.ofSeconds(60));
-                assertEquals(10, keys(kafka, 10, Duration.ofSeconds(60)).size());
-                Thread.sleep(2500); // past offset.flush.interval.ms: the offsets are committed
+                List<String> keys = keys(kafka, 10, Duration.ofSeconds(60));
+                assertEquals(10, keys.size());
+                // The kill must come after the commit: the new worker has to find these offsets.
+                first.awaitCommittedUidl("archive", mailboxId, uidOf(keys.get(9), mailboxId), Duration.ofSeconds(60));
             } finally {
                 first.kill();
             }
@@ -72,7 +76,9 @@ class PluginArchiveWorkerIT {
                     "mb")) {
                 second.awaitTaskRunning("archive", Duration.ofSeconds(90));
                 List<String> keys = keys(kafka, 15, Duration.ofSeconds(60));
-                Thread.sleep(2000);
+                // Once the newest mail's offset is committed, the session that published it is wholly in the topic.
+                second.awaitCommittedUidl("archive", mailboxId, uidOf(keys.get(keys.size() - 1), mailboxId),
+                        Duration.ofSeconds(60));
                 keys = keys(kafka, Integer.MAX_VALUE, Duration.ofSeconds(3));
                 assertEquals(15, keys.size(), "every mail once, none republished by the new worker: " + keys);
                 assertEquals(15, new HashSet<>(keys).size());
@@ -80,6 +86,12 @@ class PluginArchiveWorkerIT {
         } finally {
             kafka.stop();
         }
+    }
+
+    /** The UIDL in a record key, {@code <mailbox id>/<uidl>}. */
+    private static String uidOf(String key, String mailboxId) {
+        assertTrue(key.startsWith(mailboxId + "/"), key);
+        return key.substring(mailboxId.length() + 1);
     }
 
     private static List<String> keys(EmbeddedKafkaCluster kafka, int expected, Duration timeout) {

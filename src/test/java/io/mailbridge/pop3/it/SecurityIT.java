@@ -189,9 +189,12 @@ class SecurityIT {
             dovecot.deliver("provided", List.of(Mails.numbered(1), Mails.numbered(2)));
             Map<String, String> config = dovecotConfig("provided", reference, "secret-provided");
             create("secret-provided", config);
-            assertEquals(2, TopicReader.await(cluster, "secret-provided", 2, WAIT).size(),
-                    "the password from the file provider logged in\n" + dovecot.diagnostics());
-            Thread.sleep(1000);
+            List<ConsumerRecord<String, String>> published = TopicReader.await(cluster, "secret-provided", 2, WAIT);
+            assertEquals(2, published.size(), "the password from the file provider logged in\n"
+                    + dovecot.diagnostics());
+            // The offsets of both records committed: the logs below cover a whole publish-and-commit cycle.
+            cluster.awaitCommittedUidl("secret-provided", "provided@localhost:" + dovecot.plainPort(),
+                    ConnectCluster.json(published.get(1).value()).get("uid").asText(), WAIT);
 
             String connectorConfig = get("connectors/secret-provided/config");
             assertTrue(connectorConfig.contains(reference.replace("\\", "\\\\")), "the config keeps the reference: "

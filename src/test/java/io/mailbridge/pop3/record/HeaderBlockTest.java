@@ -1,7 +1,9 @@
 package io.mailbridge.pop3.record;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -60,10 +62,23 @@ class HeaderBlockTest {
     }
 
     @Test
-    void skipsALineWithoutColonAndKeepsTheFieldsAfterIt() {
-        HeaderBlock block = parse("A: 1\r\nnot a header\r\nB: 2\r\n\r\nbody");
+    void aLineWithoutColonEndsTheSectionAndStartsTheBody() {
+        String text = "A: 1\r\nnot a header\r\nB: 2\r\n\r\nbody";
+        HeaderBlock block = parse(text);
 
-        assertEquals(List.of("A=1", "B=2"), fields(block));
+        assertEquals(List.of("A=1"), fields(block));
+        assertEquals("not a header\r\nB: 2\r\n\r\nbody", bodyOf(block, text));
+        assertEquals("header line without colon", block.problem());
+        assertTrue(block.complete());
+    }
+
+    @Test
+    void textFoldedLikeAHeaderWithoutColonIsBodyFromItsFirstLine() {
+        String text = "Send submissions to\r\n\tlist@example.org\r\n\r\nTopics\r\n";
+        HeaderBlock block = parse(text);
+
+        assertEquals(List.of(), fields(block));
+        assertEquals(text, bodyOf(block, text));
         assertEquals("header line without colon", block.problem());
     }
 
@@ -78,11 +93,50 @@ class HeaderBlockTest {
     }
 
     @Test
-    void flagsMalformedNames() {
-        HeaderBlock block = parse("Bad Name: x\r\nGood: y\r\n\r\n");
+    void aMalformedNameEndsTheSectionAndStartsTheBody() {
+        // White space inside a name, or 8-bit bytes in it: CPython's headerRE does not match either.
+        String text = "Good: y\r\nBad Name: x\r\n\r\nbody";
+        HeaderBlock block = parse(text);
 
         assertEquals(List.of("Good=y"), fields(block));
+        assertEquals("Bad Name: x\r\n\r\nbody", bodyOf(block, text));
         assertEquals("malformed header name", block.problem());
+
+        String eightBit = "Good: y\r\nX\u00e9: 2\r\n\r\nbody";
+        assertEquals("X\u00e9: 2\r\n\r\nbody", bodyOf(parse(eightBit), eightBit));
+    }
+
+    @Test
+    void skipsAnEmptyNameAndALeadingContinuationAsCPythonDoes() {
+        HeaderBlock noName = parse("A: 1\r\n: no name\r\nB: 2\r\n\r\nbody");
+        assertEquals(List.of("A=1", "B=2"), fields(noName));
+        assertEquals("header line without name", noName.problem());
+
+        HeaderBlock leading = parse(" leading\r\nA: 1\r\n\r\nbody");
+        assertEquals(List.of("A=1"), fields(leading));
+        assertEquals("header section starts with a continuation line", leading.problem());
+    }
+
+    @Test
+    void aMisplacedFromLineIsSkippedUnlessItIsTheLastHeaderLine() {
+        HeaderBlock middle = parse("A: 1\r\nFrom x@example.org Fri\r\nB: 2\r\n\r\nbody");
+        assertEquals(List.of("A=1", "B=2"), fields(middle));
+        assertEquals("misplaced envelope From line", middle.problem());
+
+        String last = "A: 1\r\nFrom x@example.org Fri\r\n\r\nbody";
+        HeaderBlock lastBlock = parse(last);
+        assertEquals(List.of("A=1"), fields(lastBlock));
+        assertEquals("From x@example.org Fri\r\n\r\nbody", bodyOf(lastBlock, last));
+    }
+
+    @Test
+    void aCutLineIsNotJudgedBeforeItEnds() {
+        byte[] bytes = "A: 1\r\nNot-yet-a-head".getBytes(StandardCharsets.US_ASCII);
+        HeaderBlock block = HeaderBlock.parse(bytes, 0, bytes.length, true);
+
+        assertEquals(List.of("A=1"), fields(block));
+        assertNull(block.problem());
+        assertFalse(block.complete());
     }
 
     @Test

@@ -381,17 +381,64 @@ class MessageMapperTest {
     }
 
     @Test
-    void headerLineWithoutColonYieldsParseErrorAndKeepsTheOtherHeaders() {
-        // CPython ends the header section at such a line (MissingHeaderBodySeparatorDefect);
-        // Angus reads on, so the headers after it are kept, and the line itself is dropped.
+    void headerLineWithoutColonStartsTheBodySoNoTextIsLost() {
+        // As CPython (MissingHeaderBodySeparatorDefect): the line and everything after it is body.
         Struct value = map("header-without-colon.eml");
 
         assertParseError(value, "header-without-colon.eml", "header line without colon");
         assertEquals("header without colon", value.getString(FIELD_SUBJECT));
-        assertEquals("2024-03-10T10:00:00+01:00", value.getString(FIELD_DATE));
-        assertEquals("<nocolon@example.org>", value.getString(FIELD_MESSAGE_ID));
-        assertEquals(5, value.<Struct>getArray(FIELD_HEADERS).size());
-        assertEquals("Body after a bad header.\r\n", value.getString(FIELD_TEXT));
+        assertEquals(List.of("broken@example.org"), addresses(value, "from"));
+        assertEquals(3, value.<Struct>getArray(FIELD_HEADERS).size());
+        assertNull(value.getString(FIELD_DATE));
+        assertNull(value.getString(FIELD_MESSAGE_ID));
+        assertEquals("This line is not a header\r\nDate: Sun, 10 Mar 2024 10:00:00 +0100\r\n"
+                + "Message-ID: <nocolon@example.org>\r\n\r\nBody after a bad header.\r\n",
+                value.getString(FIELD_TEXT));
+    }
+
+    @Test
+    void messageThatStartsWithTextFoldedLikeAHeaderKeepsItsFirstLines() {
+        // A plain-text digest in the manner of CPython's test_email msg_19.txt: no header section,
+        // and its first line is followed by an indented one, as a folded header would be.
+        byte[] eml = fixture("digest-without-header-section.eml");
+        Struct value = map("digest-without-header-section.eml");
+
+        assertParseError(value, "digest-without-header-section.eml", "header line without colon");
+        assertTrue(value.<Struct>getArray(FIELD_HEADERS).isEmpty());
+        assertNull(value.getString(FIELD_SUBJECT));
+        assertEquals(new String(eml, StandardCharsets.US_ASCII), value.getString(FIELD_TEXT));
+        assertTrue(value.getString(FIELD_TEXT).startsWith(
+                "Send Widgets-users mailing list submissions to\r\n\twidgets-users@lists.example.org\r\n"));
+    }
+
+    @Test
+    void partThatStartsWithTextFoldedLikeAHeaderKeepsItsFirstLines() {
+        // Same as CPython's get_body(): the part's own Content-Type is kept, the text after it is body.
+        Struct value = map("digest-part-without-separator.eml");
+
+        assertParseError(value, "digest-part-without-separator.eml", "header line without colon");
+        assertEquals("Widgets-users Digest, Vol 3, Issue 7", value.getString(FIELD_SUBJECT));
+        assertEquals("Send Widgets-users mailing list submissions to\r\n\twidgets-users@lists.example.org\r\n"
+                + "\r\nToday's Topics:\r\n\r\n   1. Re: gear ratio (Carol Example)\r\n",
+                value.getString(FIELD_TEXT));
+        List<Struct> attachments = attachments(value);
+        assertEquals(1, attachments.size());
+        assertAttachment(attachments.get(0), "topic-1.txt", "text/plain", "attachment", null, 18);
+    }
+
+    @Test
+    void emptyAddressHeadersGiveNoAddresses() {
+        // CPython gives no address for the empty From and for ",", and one empty address for "" and <>; the
+        // contract (DESIGN.md) says an empty array for each.
+        Struct value = map("empty-address-headers.eml");
+
+        assertEquals(List.of(), addresses(value, "from"));
+        assertEquals(List.of(), addresses(value, "sender"));
+        assertEquals(List.of(), addresses(value, "reply_to"));
+        assertEquals(List.of(), addresses(value, "cc"));
+        assertEquals(List.of("Frank <frank@example.org>"), addresses(value, "to"));
+        assertEquals("Nobody sent this.\r\n", value.getString(FIELD_TEXT));
+        assertClean(value);
     }
 
     @Test
@@ -405,13 +452,13 @@ class MessageMapperTest {
     }
 
     @Test
-    void partHeaderLineWithoutColonYieldsParseError() {
+    void partHeaderLineWithoutColonYieldsParseErrorAndStartsThePartBody() {
         String eml = "Content-Type: multipart/mixed; boundary=p\r\n\r\n"
                 + "--p\r\nContent-Type: text/plain\r\nnot a header\r\n\r\nbody\r\n--p--\r\n";
         Struct value = mapBytes(metadata, eml.getBytes(StandardCharsets.US_ASCII), false);
 
         assertEquals("header line without colon", value.getString(FIELD_PARSE_ERROR));
-        assertEquals("body", value.getString(FIELD_TEXT));
+        assertEquals("not a header\r\n\r\nbody", value.getString(FIELD_TEXT));
     }
 
     @Test

@@ -66,7 +66,7 @@ class RecordBudgetTest {
     @Test
     void recordWithinBudgetIsLeftAlone() {
         Struct value = map(plainMail("hello\r\n"), AttachmentMode.METADATA, false);
-        assertSame(value, new RecordBudget(1_000_000).fit(value));
+        assertSame(value, new RecordBudget(1_000_000).fit(value).value());
     }
 
     @Test
@@ -75,7 +75,7 @@ class RecordBudgetTest {
         Struct value = map(plainMail(body), AttachmentMode.METADATA, false);
         assertTrue(jsonWithSchema(value) > 3_000_000);
 
-        Struct fitted = new RecordBudget(1_000_000).fit(value);
+        Struct fitted = new RecordBudget(1_000_000).fit(value).value();
 
         int actual = jsonWithSchema(fitted);
         assertTrue(actual <= 1_000_000, "record is " + actual + " bytes");
@@ -96,7 +96,7 @@ class RecordBudgetTest {
                 + "QUFB".repeat(200_000) + "\r\n--b--\r\n";
         Struct value = map(mail, AttachmentMode.INLINE, true);
 
-        Struct fitted = new RecordBudget(100_000).fit(value);
+        Struct fitted = new RecordBudget(100_000).fit(value).value();
 
         assertTrue(jsonWithSchema(fitted) <= 100_000);
         assertEquals("short text", fitted.getString(MessageSchema.FIELD_TEXT));
@@ -114,7 +114,7 @@ class RecordBudgetTest {
         Struct value = map(mail, AttachmentMode.METADATA, false);
         assertNotNull(value.getString(MessageSchema.FIELD_PARSE_ERROR));
 
-        Struct fitted = new RecordBudget(200_000).fit(value);
+        Struct fitted = new RecordBudget(200_000).fit(value).value();
 
         assertTrue(jsonWithSchema(fitted) <= 200_000);
         byte[] raw = (byte[]) fitted.get(MessageSchema.FIELD_RAW);

@@ -6,6 +6,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorOffset;
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
@@ -16,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 
 /**
  * A real KRaft broker and a real Connect worker, in-process, with the connector loaded through its
@@ -115,6 +117,28 @@ public final class ConnectCluster implements AutoCloseable {
     /** Every record in the topic once nothing new arrived for {@code quiet}. */
     public List<ConsumerRecord<String, String>> consumeAll(String topic, Duration quiet) {
         return consume(topic, Integer.MAX_VALUE, quiet);
+    }
+
+    /** The committed offsets of a connector, from {@code GET /connectors/{name}/offsets}. */
+    public Map<Map<String, Object>, Map<String, Object>> committedOffsets(String connector) {
+        Map<Map<String, Object>, Map<String, Object>> out = new HashMap<>();
+        for (ConnectorOffset offset : connect.connectorOffsets(connector).offsets()) {
+            out.put(new HashMap<>(offset.partition()), offset.offset() == null ? null : new HashMap<>(offset.offset()));
+        }
+        return out;
+    }
+
+    /** Waits until the committed offset of {@code mailboxId} satisfies {@code condition}; see {@link CommittedOffsets}. */
+    public Map<String, Object> awaitCommittedOffset(String connector, String mailboxId,
+                                                    Predicate<Map<String, Object>> condition, Duration timeout)
+            throws InterruptedException {
+        return CommittedOffsets.await(() -> committedOffsets(connector), mailboxId, condition, timeout);
+    }
+
+    /** Waits until the worker has committed the offset of the record of {@code uidl}, the newest of its mailbox. */
+    public Map<String, Object> awaitCommittedUidl(String connector, String mailboxId, String uidl, Duration timeout)
+            throws InterruptedException {
+        return awaitCommittedOffset(connector, mailboxId, CommittedOffsets.uidlIs(uidl), timeout);
     }
 
     public static JsonNode json(String value) {

@@ -81,6 +81,8 @@ public final class DovecotServer implements AutoCloseable {
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_START_ATTEMPTS = 3;
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9._+@-]+");
+    private static final Pattern DELETED = Pattern.compile("\\bdel=(\\d+)/");
+    private static final Pattern RETRIEVED = Pattern.compile("\\bretr=(\\d+)/");
 
     /** Monotonic microsecond clock for maildir names: name order == delivery order, JVM-wide. */
     private static final AtomicLong LAST_DELIVERY_MICROS = new AtomicLong();
@@ -346,6 +348,43 @@ public final class DovecotServer implements AutoCloseable {
     public List<String> logLines() {
         requireStarted();
         return readLines(logFile);
+    }
+
+    /** POP3 sessions of {@code user} that ended: Dovecot logs one "Disconnected" line for each, QUIT or not. */
+    public int sessionsEnded(String user) {
+        return sumOfSessions(user, null);
+    }
+
+    /**
+     * DELE commands Dovecot accepted in the ended sessions of {@code user}, whether or not a QUIT made them take
+     * effect: the sum of {@code del=N/...} over its "Disconnected" lines (pop3_logout_format's {@code %d}).
+     */
+    public int deletesReceived(String user) {
+        return sumOfSessions(user, DELETED);
+    }
+
+    /** Messages retrieved (RETR) in the ended sessions of {@code user}: the sum of {@code retr=N/...}. */
+    public int retrievedMessages(String user) {
+        return sumOfSessions(user, RETRIEVED);
+    }
+
+    private int sumOfSessions(String user, Pattern counter) {
+        String prefix = "pop3(" + user + ")";
+        int sum = 0;
+        for (String line : logLines()) {
+            if (!line.contains(prefix) || !line.contains("Disconnected")) {
+                continue;
+            }
+            if (counter == null) {
+                sum++;
+                continue;
+            }
+            Matcher m = counter.matcher(line);
+            if (m.find()) {
+                sum += Integer.parseInt(m.group(1));
+            }
+        }
+        return sum;
     }
 
     /** Dovecot's log plus the master's stdout/stderr, for failure messages. */

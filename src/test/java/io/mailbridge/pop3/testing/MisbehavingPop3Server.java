@@ -223,6 +223,7 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     private volatile Armed<Long> overlongUidlLine;       // bytes of the line (no CRLF ever)
     private volatile Armed<Integer> endlessBody;         // message number whose RETR never ends
     private volatile Integer listSizeOverride;           // LIST size reported for the endless message
+    private volatile Long listedSizeOfAll;               // LIST size reported for every message (a lie)
     private volatile StlsFault stlsFault = StlsFault.NONE;
     private volatile Cert cert = Cert.VALID;
 
@@ -563,6 +564,11 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     public void endlessBody(int number, int listedSize, int times) {
         listSizeOverride = listedSize;
         endlessBody = new Armed<>(number, times);
+    }
+
+    /** LIST (and the RETR +OK line) report {@code octets} for every message, whatever it really holds; null: honest. */
+    public void listedSizeOfAll(Long octets) {
+        listedSizeOfAll = octets;
     }
 
     public void stlsFault(StlsFault fault) {
@@ -1404,6 +1410,10 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         }
 
         long listedSize(int number, StoredMessage m) {
+            Long all = listedSizeOfAll;
+            if (all != null) {
+                return all;
+            }
             Armed<Integer> endless = endlessBody;
             Integer override = listSizeOverride;
             if (endless != null && faulty() && override != null && endless.value == number) {

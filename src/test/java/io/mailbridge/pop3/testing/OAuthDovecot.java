@@ -24,6 +24,19 @@ public final class OAuthDovecot {
      */
     public static DovecotServer start(OAuthTokenServer tokens, Path configDir, List<String> users) {
         DovecotServer.requireInstalled();
+        DovecotServer.Builder builder = DovecotServer.builder();
+        configure(builder, tokens, configDir);
+        for (String user : users) {
+            builder.user(user, "unused-" + Long.toHexString(Double.doubleToLongBits(Math.random())));
+        }
+        return builder.build().start();
+    }
+
+    /**
+     * Adds SASL XOAUTH2 and OAUTHBEARER to a Dovecot about to be built, with tokens checked by {@code tokens}; the
+     * oauth2 settings file is written to {@code configDir}, which must stay until the server stops.
+     */
+    public static void configure(DovecotServer.Builder builder, OAuthTokenServer tokens, Path configDir) {
         Path conf = configDir.resolve("dovecot-oauth2.conf.ext");
         try {
             Files.writeString(conf, String.join("\n",
@@ -40,16 +53,11 @@ public final class OAuthDovecot {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        DovecotServer.Builder builder = DovecotServer.builder()
-                .extraConfig("auth_mechanisms = plain login xoauth2 oauthbearer")
+        builder.extraConfig("auth_mechanisms = plain login xoauth2 oauthbearer")
                 .extraConfig("passdb {")
                 .extraConfig("  driver = oauth2")
                 .extraConfig("  mechanisms = xoauth2 oauthbearer")
                 .extraConfig("  args = " + conf)
                 .extraConfig("}");
-        for (String user : users) {
-            builder.user(user, "unused-" + Long.toHexString(Double.doubleToLongBits(Math.random())));
-        }
-        return builder.build().start();
     }
 }

@@ -27,6 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * an initial response, {@code APOP}) and ends when the client sends {@code QUIT} (read before it is forwarded, so
  * before the client can see the reply and open its next session) or the connection closes. Plaintext only.
  *
+ * <p>{@link #commands} counts the commands of each user's sessions by verb, e.g. every {@code DELE} the server got.
+ *
  * <p>{@link #delayQuit} holds each QUIT for a while before forwarding it; if the client dies meanwhile the QUIT is
  * dropped, so a crash test can land reliably between DELE and the QUIT that would make it effective.
  */
@@ -41,6 +43,7 @@ public final class Pop3SessionProxy implements AutoCloseable {
     private final Map<String, Integer> maxOpen = new TreeMap<>();
     private final Map<String, Integer> sessions = new TreeMap<>();
     private final List<String> overlaps = new ArrayList<>();
+    private final Map<String, Integer> commands = new HashMap<>();
     private volatile boolean closed;
     private volatile long quitDelayMs;
     private final java.util.concurrent.atomic.AtomicInteger quitsDelayed = new java.util.concurrent.atomic.AtomicInteger();
@@ -133,13 +136,16 @@ public final class Pop3SessionProxy implements AutoCloseable {
                         user = named;
                         begin(user);
                     }
-                } else if (upper.equals("QUIT")) {
-                    end(user);
-                    user = null;
-                    long delay = quitDelayMs;
-                    if (delay > 0 && !holdQuit(client, in, delay)) {
-                        quitsDropped.incrementAndGet();
-                        return; // the client went away while QUIT was held: the server never sees it
+                } else {
+                    count(user, upper);
+                    if (upper.equals("QUIT")) {
+                        end(user);
+                        user = null;
+                        long delay = quitDelayMs;
+                        if (delay > 0 && !holdQuit(client, in, delay)) {
+                            quitsDropped.incrementAndGet();
+                            return; // the client went away while QUIT was held: the server never sees it
+                        }
                     }
                 }
                 out.write(line);
@@ -215,6 +221,20 @@ public final class Pop3SessionProxy implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return null;
         }
+    }
+
+    /**
+     * How many times the client sent {@code verb} (e.g. {@code DELE}, {@code RETR}, {@code TOP}) in sessions of
+     * {@code user}, counted as the proxy forwarded them: what the server received, whatever the client thinks.
+     */
+    public synchronized int commands(String user, String verb) {
+        return commands.getOrDefault(user + " " + verb.toUpperCase(java.util.Locale.ROOT), 0);
+    }
+
+    private synchronized void count(String user, String upperCommand) {
+        int space = upperCommand.indexOf(' ');
+        String verb = space < 0 ? upperCommand : upperCommand.substring(0, space);
+        commands.merge(user + " " + verb, 1, Integer::sum);
     }
 
     private synchronized void begin(String user) {

@@ -30,6 +30,8 @@ import java.util.zip.ZipInputStream;
 public final class WorkerProcess implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>> STRING_MAP =
+            new com.fasterxml.jackson.core.type.TypeReference<>() { };
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final Process process;
@@ -212,6 +214,28 @@ public final class WorkerProcess implements AutoCloseable {
     public JsonNode status(String name) throws IOException, InterruptedException {
         HttpResponse<String> r = request("GET", "/connectors/" + name + "/status", null);
         return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
+    }
+
+    /** The committed offsets of a connector, from {@code GET /connectors/{name}/offsets}. */
+    public Map<Map<String, Object>, Map<String, Object>> committedOffsets(String connector)
+            throws IOException, InterruptedException {
+        HttpResponse<String> r = request("GET", "/connectors/" + connector + "/offsets", null);
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET offsets of " + connector + ": " + r.statusCode() + " " + r.body());
+        }
+        Map<Map<String, Object>, Map<String, Object>> out = new java.util.HashMap<>();
+        for (JsonNode offset : JSON.readTree(r.body()).path("offsets")) {
+            out.put(JSON.convertValue(offset.path("partition"), STRING_MAP),
+                    JSON.convertValue(offset.path("offset"), STRING_MAP));
+        }
+        return out;
+    }
+
+    /** Waits until the worker has committed the offset of the record of {@code uidl}, the newest of its mailbox. */
+    public Map<String, Object> awaitCommittedUidl(String connector, String mailboxId, String uidl, Duration timeout)
+            throws InterruptedException {
+        return CommittedOffsets.await(() -> committedOffsets(connector), mailboxId, CommittedOffsets.uidlIs(uidl),
+                timeout);
     }
 
     public void awaitTaskRunning(String name, Duration timeout) throws InterruptedException, IOException {

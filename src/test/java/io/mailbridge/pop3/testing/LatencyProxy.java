@@ -1,4 +1,4 @@
-package io.mailbridge.pop3.bench;
+package io.mailbridge.pop3.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * connection is opened one round trip late, like a TCP handshake over the link. At most {@link #MAX_IN_FLIGHT}
  * bytes per direction sit in the line (a generous TCP window), so a stalled reader holds back the writer.
  */
-final class LatencyProxy implements AutoCloseable {
+public final class LatencyProxy implements AutoCloseable {
 
     static final int MAX_IN_FLIGHT = 32 * 1024 * 1024;
     private static final int CHUNK = 64 * 1024;
@@ -34,7 +34,7 @@ final class LatencyProxy implements AutoCloseable {
     private volatile boolean closed;
 
     /** @param oneWayDelayMs added in each direction; the round trip grows by twice that */
-    LatencyProxy(String targetHost, int targetPort, long oneWayDelayMs) throws IOException {
+    public LatencyProxy(String targetHost, int targetPort, long oneWayDelayMs) throws IOException {
         this.target = new InetSocketAddress(targetHost, targetPort);
         this.delayNanos = TimeUnit.MILLISECONDS.toNanos(oneWayDelayMs);
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -43,7 +43,7 @@ final class LatencyProxy implements AutoCloseable {
         acceptor.start();
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
