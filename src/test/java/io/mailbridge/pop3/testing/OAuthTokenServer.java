@@ -180,7 +180,7 @@ public final class OAuthTokenServer implements AutoCloseable {
 
     /** Token requests so far from one client id, granted or not. */
     public int tokenRequests(String clientId) {
-        AtomicInteger n = requestsByClient.get(clientId);
+        AtomicInteger n = requestsByClient.get(String.valueOf(clientId));
         return n == null ? 0 : n.get();
     }
 
