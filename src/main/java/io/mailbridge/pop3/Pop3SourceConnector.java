@@ -151,12 +151,20 @@ public class Pop3SourceConnector extends SourceConnector {
 
     private static String keyOf(ConfigException e, Map<String, String> props) {
         String message = e.getMessage() == null ? "" : e.getMessage();
+        List<String> named = new ArrayList<>(List.of(Pop3SourceConnectorConfig.HOST_CONFIG,
+                Pop3SourceConnectorConfig.USERNAME_CONFIG, Pop3SourceConnectorConfig.AUTH_MECHANISMS_CONFIG));
+        named.addAll(Pop3SourceConnectorConfig.OAUTH_CONFIGS);
         for (String alias : Pop3SourceConnectorConfig.aliases(props)) {
-            for (String k : List.of(Pop3SourceConnectorConfig.HOST_CONFIG, Pop3SourceConnectorConfig.USERNAME_CONFIG)) {
+            for (String k : named) {
                 String key = Pop3SourceConnectorConfig.mailboxKey(alias, k);
                 if (message.contains(key)) {
                     return key;
                 }
+            }
+        }
+        for (String k : named.subList(2, named.size())) {
+            if (message.contains("configuration " + k + ":")) {
+                return k;
             }
         }
         if (message.contains(Pop3SourceConnectorConfig.USERNAME_CONFIG) || message.contains("user name")) {

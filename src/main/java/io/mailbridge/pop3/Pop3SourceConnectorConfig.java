@@ -3,6 +3,9 @@ package io.mailbridge.pop3;
 import io.mailbridge.pop3.config.AttachmentMode;
 import io.mailbridge.pop3.config.ConfigValidators;
 import io.mailbridge.pop3.config.MailboxSettings;
+import io.mailbridge.pop3.config.OAuthGrant;
+import io.mailbridge.pop3.config.OAuthRecommender;
+import io.mailbridge.pop3.config.OAuthSettings;
 import io.mailbridge.pop3.config.OversizePolicy;
 import io.mailbridge.pop3.config.SecurityRecommender;
 import io.mailbridge.pop3.config.StartFrom;
@@ -50,6 +53,18 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     public static final String READ_TIMEOUT_CONFIG = "pop3.read.timeout.ms";
     public static final String PIPELINING_WINDOW_CONFIG = "pop3.pipelining.window";
 
+    public static final String OAUTH_GRANT_CONFIG = "pop3.oauth.grant";
+    public static final String OAUTH_TOKEN_ENDPOINT_CONFIG = "pop3.oauth.token.endpoint";
+    public static final String OAUTH_CLIENT_ID_CONFIG = "pop3.oauth.client.id";
+    public static final String OAUTH_CLIENT_SECRET_CONFIG = "pop3.oauth.client.secret";
+    public static final String OAUTH_REFRESH_TOKEN_CONFIG = "pop3.oauth.refresh.token";
+    public static final String OAUTH_SCOPE_CONFIG = "pop3.oauth.scope";
+    public static final String OAUTH_ACCESS_TOKEN_CONFIG = "pop3.oauth.access.token";
+    /** Every OAuth key, for attaching a validation error to the key it names. */
+    public static final List<String> OAUTH_CONFIGS = List.of(OAUTH_GRANT_CONFIG, OAUTH_TOKEN_ENDPOINT_CONFIG,
+            OAUTH_CLIENT_ID_CONFIG, OAUTH_CLIENT_SECRET_CONFIG, OAUTH_REFRESH_TOKEN_CONFIG, OAUTH_SCOPE_CONFIG,
+            OAUTH_ACCESS_TOKEN_CONFIG);
+
     public static final String MAILBOXES_CONFIG = "mailboxes";
     public static final String MAILBOX_PREFIX = "mailbox.";
 
@@ -80,6 +95,7 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
 
     static final String GROUP_CONNECTION = "Connection";
     static final String GROUP_SECURITY = "Security";
+    static final String GROUP_OAUTH = "OAuth 2";
     static final String GROUP_MAILBOX = "Mailbox";
     static final String GROUP_POLLING = "Polling";
     static final String GROUP_OUTPUT = "Output";
@@ -87,7 +103,8 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     /** Aliases become part of config keys ({@code mailbox.<alias>.pop3.host}), so no dots. */
     static final Pattern ALIAS_PATTERN = Pattern.compile("[A-Za-z0-9_-]{1,100}");
 
-    public static final List<String> AUTH_MECHANISMS = List.of("USER", "APOP", "PLAIN", "XOAUTH2");
+    public static final List<String> AUTH_MECHANISMS = List.of("USER", "APOP", "PLAIN", "XOAUTH2", "OAUTHBEARER");
+    static final List<String> BEARER_MECHANISMS = List.of("XOAUTH2", "OAUTHBEARER");
 
     public static final ConfigDef CONFIG_DEF = baseConfigDef();
 
@@ -168,13 +185,16 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         def.define(USERNAME_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(), Importance.HIGH,
                 "User name to log in with.", GROUP_CONNECTION, ++order, Width.MEDIUM, "User name");
         def.define(PASSWORD_CONFIG, Type.PASSWORD, null, Importance.HIGH,
-                "Password (or OAuth 2 access token with XOAUTH2). Use a config provider such as"
-                        + " ${file:/path:key} to keep it out of the connector config.",
+                "Password. Use a config provider such as ${file:/path:key} to keep it out of the connector config."
+                        + " Not used when '" + OAUTH_GRANT_CONFIG + "' is set (with XOAUTH2 or OAUTHBEARER listed in '"
+                        + AUTH_MECHANISMS_CONFIG + "' and no grant, it is sent as an access token, as before).",
                 GROUP_CONNECTION, ++order, Width.MEDIUM, "Password");
         def.define(AUTH_MECHANISMS_CONFIG, Type.LIST, "", ConfigValidators.subsetOf(AUTH_MECHANISMS),
                 Importance.LOW,
                 "Authentication mechanisms to try, in order, from " + String.join(", ", AUTH_MECHANISMS)
-                        + ". Empty: the best the server offers of PLAIN (SASL, RFC 5034) and USER/PASS.",
+                        + ". Empty: the best the server offers of PLAIN (SASL, RFC 5034) and USER/PASS; with '"
+                        + OAUTH_GRANT_CONFIG + "' set, XOAUTH2, or OAUTHBEARER when the server's SASL capability"
+                        + " lists only that.",
                 GROUP_CONNECTION, ++order, Width.MEDIUM, "Authentication mechanisms");
         def.define(CONNECT_TIMEOUT_CONFIG, Type.INT, 30_000, ConfigDef.Range.between(100, 600_000),
                 Importance.LOW, "Time allowed to open the connection (TCP and TLS handshake), in milliseconds.",
@@ -211,6 +231,8 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         def.define(ENDPOINT_IDENTIFICATION_CONFIG, Type.BOOLEAN, true, Importance.LOW,
                 "Verify that the server certificate matches the host name. Turn off only for testing.",
                 GROUP_SECURITY, ++order, Width.SHORT, "Verify host name", new SecurityRecommender(SECURITY_CONFIG));
+
+        defineOAuth(def);
 
         order = 0;
         def.define(TOPIC_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
@@ -323,6 +345,54 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         return def;
     }
 
+    private static void defineOAuth(ConfigDef def) {
+        int order = 0;
+        def.define(OAUTH_GRANT_CONFIG, Type.STRING, OAuthGrant.NONE.configValue(),
+                ConfigValidators.enumValue(OAuthGrant.class), Importance.HIGH,
+                "Where the OAuth 2 access token for XOAUTH2/OAUTHBEARER comes from: 'none' (log in with"
+                        + " pop3.password), 'client_credentials' (app-only access, Microsoft 365 POP.AccessAsApp),"
+                        + " 'refresh_token' (delegated access with a refresh token: Gmail, Microsoft 365"
+                        + " POP.AccessAsUser.All), or 'static' (a fixed access token in '" + OAUTH_ACCESS_TOKEN_CONFIG
+                        + "'; it expires, typically after an hour, so for tests and short runs only). With a grant, the"
+                        + " connector obtains tokens from the token endpoint, caches them per mailbox and renews them"
+                        + " before they expire.",
+                GROUP_OAUTH, ++order, Width.MEDIUM, "OAuth 2 grant", new OAuthRecommender(null));
+        def.define(OAUTH_TOKEN_ENDPOINT_CONFIG, Type.STRING, null, ConfigValidators.tokenEndpointOrNull(),
+                Importance.HIGH,
+                "Token endpoint of the identity provider, for 'client_credentials' and 'refresh_token'. Microsoft"
+                        + " 365: https://login.microsoftonline.com/<tenant id>/oauth2/v2.0/token; Google:"
+                        + " https://oauth2.googleapis.com/token.",
+                GROUP_OAUTH, ++order, Width.LONG, "Token endpoint",
+                new OAuthRecommender(OAUTH_GRANT_CONFIG, OAuthGrant.CLIENT_CREDENTIALS, OAuthGrant.REFRESH_TOKEN));
+        def.define(OAUTH_CLIENT_ID_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(), Importance.HIGH,
+                "Client (application) id of the app registration, for 'client_credentials' and 'refresh_token'.",
+                GROUP_OAUTH, ++order, Width.MEDIUM, "Client id",
+                new OAuthRecommender(OAUTH_GRANT_CONFIG, OAuthGrant.CLIENT_CREDENTIALS, OAuthGrant.REFRESH_TOKEN));
+        def.define(OAUTH_CLIENT_SECRET_CONFIG, Type.PASSWORD, null, Importance.HIGH,
+                "Client secret of the app registration: required for 'client_credentials', optional for"
+                        + " 'refresh_token' (public clients have none). Use a config provider.",
+                GROUP_OAUTH, ++order, Width.MEDIUM, "Client secret",
+                new OAuthRecommender(OAUTH_GRANT_CONFIG, OAuthGrant.CLIENT_CREDENTIALS, OAuthGrant.REFRESH_TOKEN));
+        def.define(OAUTH_REFRESH_TOKEN_CONFIG, Type.PASSWORD, null, Importance.HIGH,
+                "Refresh token for 'refresh_token', obtained once with the user's consent. When the provider"
+                        + " returns a new refresh token (Microsoft does on every renewal), the connector uses the new"
+                        + " one until the task restarts, then this one again. Use a config provider.",
+                GROUP_OAUTH, ++order, Width.LONG, "Refresh token",
+                new OAuthRecommender(OAUTH_GRANT_CONFIG, OAuthGrant.REFRESH_TOKEN));
+        def.define(OAUTH_SCOPE_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(), Importance.MEDIUM,
+                "Space-separated scopes to request. Required for 'client_credentials' (Microsoft 365:"
+                        + " https://outlook.office365.com/.default); optional for 'refresh_token' (Gmail:"
+                        + " https://mail.google.com/; Microsoft 365: https://outlook.office365.com/POP.AccessAsUser.All"
+                        + " offline_access), where unset asks for the scopes originally granted.",
+                GROUP_OAUTH, ++order, Width.LONG, "Scope",
+                new OAuthRecommender(OAUTH_GRANT_CONFIG, OAuthGrant.CLIENT_CREDENTIALS, OAuthGrant.REFRESH_TOKEN));
+        def.define(OAUTH_ACCESS_TOKEN_CONFIG, Type.PASSWORD, null, Importance.LOW,
+                "A fixed access token for 'static'. It is never renewed: once it expires the mailbox fails"
+                        + " authentication. For tests and short runs only.",
+                GROUP_OAUTH, ++order, Width.LONG, "Static access token",
+                new OAuthRecommender(OAUTH_GRANT_CONFIG, OAuthGrant.STATIC));
+    }
+
     private List<MailboxSettings> resolveMailboxes() {
         List<String> aliases = getList(MAILBOXES_CONFIG);
         List<MailboxSettings> out = new ArrayList<>();
@@ -358,13 +428,56 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
             upper.add(m.trim().toUpperCase(Locale.ROOT));
         }
         String trustType = string(alias, TRUSTSTORE_TYPE_CONFIG);
+        OAuthSettings oauth = oauth(alias, upper);
         return new MailboxSettings(id, alias, host, effectivePort, security, username,
                 (Password) value(alias, PASSWORD_CONFIG), upper,
                 string(alias, TRUSTSTORE_LOCATION_CONFIG), (Password) value(alias, TRUSTSTORE_PASSWORD_CONFIG),
                 trustType == null ? null : trustType.toUpperCase(Locale.ROOT),
                 (Boolean) value(alias, ENDPOINT_IDENTIFICATION_CONFIG),
                 (Integer) value(alias, CONNECT_TIMEOUT_CONFIG), (Integer) value(alias, READ_TIMEOUT_CONFIG),
-                (Integer) value(alias, PIPELINING_WINDOW_CONFIG));
+                (Integer) value(alias, PIPELINING_WINDOW_CONFIG), oauth);
+    }
+
+    /** The OAuth settings of a mailbox, checked for what its grant needs. */
+    private OAuthSettings oauth(String alias, List<String> mechanisms) {
+        OAuthGrant grant = OAuthGrant.parse(string(alias, OAUTH_GRANT_CONFIG));
+        if (grant == OAuthGrant.NONE) {
+            return OAuthSettings.NONE;
+        }
+        String forMailbox = alias == null ? "" : " for mailbox '" + alias + "'";
+        String needs = "' is required" + forMailbox + " with " + OAUTH_GRANT_CONFIG + "=" + grant.configValue();
+        OAuthSettings oauth = new OAuthSettings(grant, string(alias, OAUTH_TOKEN_ENDPOINT_CONFIG),
+                string(alias, OAUTH_CLIENT_ID_CONFIG), (Password) value(alias, OAUTH_CLIENT_SECRET_CONFIG),
+                (Password) value(alias, OAUTH_REFRESH_TOKEN_CONFIG), string(alias, OAUTH_SCOPE_CONFIG),
+                (Password) value(alias, OAUTH_ACCESS_TOKEN_CONFIG));
+        List<String> required = new ArrayList<>();
+        switch (grant) {
+            case CLIENT_CREDENTIALS:
+                required.addAll(List.of(OAUTH_TOKEN_ENDPOINT_CONFIG, OAUTH_CLIENT_ID_CONFIG, OAUTH_CLIENT_SECRET_CONFIG,
+                        OAUTH_SCOPE_CONFIG));
+                break;
+            case REFRESH_TOKEN:
+                required.addAll(List.of(OAUTH_TOKEN_ENDPOINT_CONFIG, OAUTH_CLIENT_ID_CONFIG, OAUTH_REFRESH_TOKEN_CONFIG));
+                break;
+            default:
+                required.add(OAUTH_ACCESS_TOKEN_CONFIG);
+        }
+        for (String key : required) {
+            Object v = value(alias, key);
+            if (v == null || (v instanceof Password p ? p.value() : v.toString()).isBlank()) {
+                String hint = key.equals(OAUTH_SCOPE_CONFIG) ? " (Microsoft 365: https://outlook.office365.com/.default)" : "";
+                throw new ConfigException(alias == null ? key : mailboxKey(alias, key), null, "'" + key + needs + hint);
+            }
+        }
+        for (String m : mechanisms) {
+            if (!BEARER_MECHANISMS.contains(m)) {
+                String key = alias == null ? AUTH_MECHANISMS_CONFIG : mailboxKey(alias, AUTH_MECHANISMS_CONFIG);
+                throw new ConfigException(key, String.join(",", mechanisms), "With " + OAUTH_GRANT_CONFIG + "="
+                        + grant.configValue() + " only XOAUTH2 and OAUTHBEARER carry the token" + forMailbox
+                        + "; leave '" + AUTH_MECHANISMS_CONFIG + "' empty to pick one from the server's capabilities");
+            }
+        }
+        return oauth;
     }
 
     /** The per-mailbox override when set, else the shared value. */

@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -26,8 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A POP3 session (RFC 1939) with the extensions the connector relies on: CAPA and
- * PIPELINING (RFC 2449), response codes, STLS (RFC 2595), AUTH PLAIN (RFC 5034),
- * XOAUTH2 and APOP.
+ * PIPELINING (RFC 2449), response codes, STLS (RFC 2595), SASL AUTH (RFC 5034) with PLAIN,
+ * XOAUTH2 and OAUTHBEARER (RFC 7628), and APOP.
  *
  * <p>Not thread-safe: one thread at a time drives a client. {@link #close()} may be called
  * from another thread to abort a blocked call. Message bodies are streamed from the
@@ -317,8 +316,13 @@ public final class Pop3Client implements Closeable {
     }
 
     private String automaticMechanism() {
-        return capabilities.saslMechanisms().contains(Pop3ClientSettings.AUTH_PLAIN)
-                ? Pop3ClientSettings.AUTH_PLAIN : Pop3ClientSettings.AUTH_USER;
+        List<String> sasl = capabilities.saslMechanisms();
+        if (settings.bearerToken()) {
+            // Exchange Online and Gmail both take XOAUTH2; a server that lists only OAUTHBEARER gets that.
+            return !sasl.contains(Pop3ClientSettings.AUTH_XOAUTH2) && sasl.contains(Pop3ClientSettings.AUTH_OAUTHBEARER)
+                    ? Pop3ClientSettings.AUTH_OAUTHBEARER : Pop3ClientSettings.AUTH_XOAUTH2;
+        }
+        return sasl.contains(Pop3ClientSettings.AUTH_PLAIN) ? Pop3ClientSettings.AUTH_PLAIN : Pop3ClientSettings.AUTH_USER;
     }
 
     private String unavailable(String mechanism) {
@@ -327,6 +331,7 @@ public final class Pop3Client implements Closeable {
                 return apopTimestamp == null ? "the greeting has no APOP timestamp" : null;
             case Pop3ClientSettings.AUTH_PLAIN:
             case Pop3ClientSettings.AUTH_XOAUTH2:
+            case Pop3ClientSettings.AUTH_OAUTHBEARER:
                 List<String> sasl = capabilities.saslMechanisms();
                 // A server that announces no SASL list at all may still accept AUTH.
                 return sasl.isEmpty() || sasl.contains(mechanism) ? null : "SASL offers only " + sasl;
@@ -358,41 +363,37 @@ public final class Pop3Client implements Closeable {
                 expectAuthOk(status(), password, null);
                 break;
             case Pop3ClientSettings.AUTH_PLAIN:
-                String plain = base64("\0" + user + "\0" + password);
-                saslAuthenticate("PLAIN", plain, password, "*");
+                saslAuthenticate(SaslAuthenticator.Mechanism.plain(user, password), password);
                 break;
             case Pop3ClientSettings.AUTH_XOAUTH2:
-                String xoauth2 = base64("user=" + user + "\u0001auth=Bearer " + password + "\u0001\u0001");
-                // On failure the server sends a JSON error as a challenge and expects an empty reply.
-                saslAuthenticate("XOAUTH2", xoauth2, password, "");
+                saslAuthenticate(SaslAuthenticator.Mechanism.xoauth2(user, password), password);
+                break;
+            case Pop3ClientSettings.AUTH_OAUTHBEARER:
+                saslAuthenticate(SaslAuthenticator.Mechanism.oauthBearer(user, settings.host(), settings.port(),
+                        password), password);
                 break;
             default:
                 throw new IllegalStateException("Unknown mechanism " + mechanism);
         }
     }
 
-    private void saslAuthenticate(String mechanism, String initialResponse, String password, String cancel)
-            throws IOException {
+    private void saslAuthenticate(SaslAuthenticator.Mechanism mechanism, String password) throws IOException {
+        String initialResponse = mechanism.encodedInitialResponse();
         secrets = List.of(password, initialResponse);
-        sendSecret("AUTH " + mechanism + " " + initialResponse, "AUTH " + mechanism + " ****");
-        Pop3Response response = reader.readStatus();
-        traceResponse(response);
-        String challenge = null;
-        if (response.continuation()) {
-            challenge = decodeChallenge(response.text());
-            sendSecret(cancel, cancel);
-            response = status();
-        }
-        expectAuthOk(response, password, initialResponse, challenge);
-    }
+        SaslAuthenticator.Outcome outcome = SaslAuthenticator.authenticate(new SaslAuthenticator.Wire() {
+            @Override
+            public void send(String line, String shown) throws IOException {
+                sendSecret(line, shown);
+            }
 
-    private static String decodeChallenge(String challenge) {
-        try {
-            byte[] decoded = Base64.getDecoder().decode(challenge.trim());
-            return ResponseReader.printable(decoded, 0, decoded.length, 200);
-        } catch (IllegalArgumentException e) {
-            return challenge;
-        }
+            @Override
+            public Pop3Response read() throws IOException {
+                Pop3Response response = reader.readStatus();
+                traceResponse(response);
+                return response;
+            }
+        }, mechanism);
+        expectAuthOk(outcome.response(), password, initialResponse, outcome.challenge());
     }
 
     private void expectAuthOk(Pop3Response response, String password, String secret) throws Pop3Exception {
@@ -419,10 +420,6 @@ public final class Pop3Client implements Closeable {
             return text;
         }
         return text.replace(secret, "****");
-    }
-
-    private static String base64(String s) {
-        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
     private static String md5Hex(String s) {

@@ -14,8 +14,12 @@ public final class Pop3ClientSettings {
     public static final String AUTH_APOP = "APOP";
     public static final String AUTH_PLAIN = "PLAIN";
     public static final String AUTH_XOAUTH2 = "XOAUTH2";
+    public static final String AUTH_OAUTHBEARER = "OAUTHBEARER";
     /** The mechanisms {@link Pop3Client#login} knows, for validating configuration. */
-    public static final List<String> SUPPORTED_AUTH_MECHANISMS = List.of(AUTH_USER, AUTH_APOP, AUTH_PLAIN, AUTH_XOAUTH2);
+    public static final List<String> SUPPORTED_AUTH_MECHANISMS =
+            List.of(AUTH_USER, AUTH_APOP, AUTH_PLAIN, AUTH_XOAUTH2, AUTH_OAUTHBEARER);
+    /** The mechanisms that carry an OAuth 2 access token. */
+    public static final List<String> BEARER_TOKEN_MECHANISMS = List.of(AUTH_XOAUTH2, AUTH_OAUTHBEARER);
 
     public static final int DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
     public static final int DEFAULT_READ_TIMEOUT_MS = 60_000;
@@ -29,6 +33,7 @@ public final class Pop3ClientSettings {
     private final int readTimeoutMs;
     private final String mailboxId;
     private final List<String> authMechanisms;
+    private final boolean bearerToken;
 
     private Pop3ClientSettings(Builder b) {
         this.host = b.host.trim();
@@ -40,6 +45,7 @@ public final class Pop3ClientSettings {
         this.readTimeoutMs = b.readTimeoutMs;
         this.mailboxId = b.mailboxId != null ? b.mailboxId : host + ":" + port;
         this.authMechanisms = b.authMechanisms;
+        this.bearerToken = b.bearerToken;
     }
 
     public static Builder builder() {
@@ -56,7 +62,8 @@ public final class Pop3ClientSettings {
                 .connectTimeoutMs(connectTimeoutMs)
                 .readTimeoutMs(readTimeoutMs)
                 .mailboxId(mailboxId)
-                .authMechanisms(authMechanisms);
+                .authMechanisms(authMechanisms)
+                .bearerToken(bearerToken);
     }
 
     public String host() {
@@ -95,15 +102,23 @@ public final class Pop3ClientSettings {
         return mailboxId;
     }
 
-    /** Mechanisms to try, in order; empty means PLAIN if the server advertises SASL PLAIN, else USER. */
+    /**
+     * Mechanisms to try, in order; empty means PLAIN if the server advertises SASL PLAIN, else USER, or with
+     * {@link #bearerToken()} XOAUTH2, or OAUTHBEARER when the server lists only that.
+     */
     public List<String> authMechanisms() {
         return authMechanisms;
+    }
+
+    /** Whether the secret given to {@link Pop3Client#login} is an OAuth 2 access token rather than a password. */
+    public boolean bearerToken() {
+        return bearerToken;
     }
 
     @Override
     public String toString() {
         return "Pop3ClientSettings{" + host + ":" + port + ", " + security + ", mailbox=" + mailboxId
-                + ", endpointIdentification=" + endpointIdentification + ", auth=" + authMechanisms
+                + ", endpointIdentification=" + endpointIdentification + ", auth=" + authMechanisms + (bearerToken ? " (OAuth 2)" : "")
                 + ", connectTimeoutMs=" + connectTimeoutMs + ", readTimeoutMs=" + readTimeoutMs + "}";
     }
 
@@ -117,6 +132,7 @@ public final class Pop3ClientSettings {
         private int readTimeoutMs = DEFAULT_READ_TIMEOUT_MS;
         private String mailboxId;
         private List<String> authMechanisms = List.of();
+        private boolean bearerToken;
 
         private Builder() {
         }
@@ -179,6 +195,12 @@ public final class Pop3ClientSettings {
                 }
             }
             this.authMechanisms = List.copyOf(normalized);
+            return this;
+        }
+
+        /** The secret given to {@link Pop3Client#login} is an OAuth 2 access token (default false). */
+        public Builder bearerToken(boolean bearerToken) {
+            this.bearerToken = bearerToken;
             return this;
         }
 

@@ -3,6 +3,8 @@ package io.mailbridge.pop3.config;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -93,6 +95,47 @@ public final class ConfigValidators {
                 return "non-blank string";
             }
         };
+    }
+
+    /**
+     * An absolute https URL, or http to a loopback address (a local identity provider or test server): client
+     * secrets and refresh tokens must not cross a network in clear text. Null passes.
+     */
+    public static ConfigDef.Validator tokenEndpointOrNull() {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value == null) {
+                    return;
+                }
+                URI uri;
+                try {
+                    uri = new URI(value.toString().trim());
+                } catch (URISyntaxException e) {
+                    throw new ConfigException(name, value, "Not a URL: " + e.getReason());
+                }
+                String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+                if (uri.getHost() == null || !(scheme.equals("https") || scheme.equals("http"))) {
+                    throw new ConfigException(name, value, "Must be an absolute https:// URL, such as"
+                            + " https://login.microsoftonline.com/<tenant id>/oauth2/v2.0/token or"
+                            + " https://oauth2.googleapis.com/token");
+                }
+                if (scheme.equals("http") && !isLoopback(uri.getHost())) {
+                    throw new ConfigException(name, value, "Must use https: the client secret and refresh token"
+                            + " would cross the network in clear text (http is accepted only for loopback addresses)");
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "https URL";
+            }
+        };
+    }
+
+    private static boolean isLoopback(String host) {
+        String h = host.toLowerCase(Locale.ROOT);
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("[::1]") || h.equals("::1");
     }
 
     public static ConfigDef.Validator portOrNull() {

@@ -10,6 +10,7 @@ import java.util.List;
  * @param id        the stable mailbox id used in records and offsets: the alias, or {@code user@host:port}
  * @param alias     the alias from {@code mailboxes}, or null for a single-mailbox connector
  * @param password  kept as a {@link Password} so it never prints; call {@code value()} only to log in
+ * @param oauth     how OAuth 2 access tokens are obtained; {@link OAuthSettings#NONE} to log in with the password
  */
 public record MailboxSettings(
         String id,
@@ -26,7 +27,8 @@ public record MailboxSettings(
         boolean endpointIdentification,
         int connectTimeoutMs,
         int readTimeoutMs,
-        int pipeliningWindow) {
+        int pipeliningWindow,
+        OAuthSettings oauth) {
 
     /** The config key for a pop3.* setting of this mailbox, to attach validation errors to the right key. */
     public String key(String pop3Key) {
@@ -37,7 +39,7 @@ public record MailboxSettings(
     public MailboxSettings withTimeoutsAtMost(int maxMs) {
         return new MailboxSettings(id, alias, host, port, security, username, password, authMechanisms,
                 truststoreLocation, truststorePassword, truststoreType, endpointIdentification,
-                Math.min(maxMs, connectTimeoutMs), Math.min(maxMs, readTimeoutMs), pipeliningWindow);
+                Math.min(maxMs, connectTimeoutMs), Math.min(maxMs, readTimeoutMs), pipeliningWindow, oauth);
     }
 
     @Override

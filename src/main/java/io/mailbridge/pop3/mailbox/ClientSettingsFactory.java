@@ -32,6 +32,7 @@ public final class ClientSettingsFactory {
                 .readTimeoutMs(mailbox.readTimeoutMs())
                 .mailboxId(mailbox.id())
                 .authMechanisms(mailbox.authMechanisms())
+                .bearerToken(mailbox.oauth().enabled())
                 .build();
     }
 }

@@ -87,6 +87,7 @@ public final class MailboxPoller {
     private String refusedUid;
     /** Not before this time is the refused message asked for again (sessions for deletes may come sooner). */
     private long refusedRetryAtMs;
+    private final MailboxLogin login;
 
     private long nextDueMs;
     private long minLoginIntervalMs;
@@ -113,6 +114,7 @@ public final class MailboxPoller {
                     + " records of {} messages (an SMT or errors.tolerance=all may drop records); those still on the"
                     + " server are published again instead of deleted", mailbox.id(), state.unknownOutcomes());
         }
+        this.login = new MailboxLogin(mailbox);
     }
 
     public String id() {
@@ -278,9 +280,8 @@ public final class MailboxPoller {
             // CAPA before login already tells the minimum interval between logins (RFC 2449 LOGIN-DELAY)
             Integer loginDelay = client.capabilities().loginDelay();
             minLoginIntervalMs = loginDelay == null ? 0 : loginDelay * 1000L;
-            String password = mailbox.password() == null ? "" : mailbox.password().value();
             lastLoginMs = System.currentTimeMillis(); // LOGIN-DELAY counts between logins, not connects
-            client.login(mailbox.username(), password);
+            login.login(client);
             loginDelay = client.capabilities().loginDelay();
             if (loginDelay != null) {
                 minLoginIntervalMs = loginDelay * 1000L;

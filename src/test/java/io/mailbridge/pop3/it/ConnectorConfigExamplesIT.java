@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mailbridge.pop3.testing.ConnectCluster;
 import io.mailbridge.pop3.testing.DovecotServer;
 import io.mailbridge.pop3.testing.Mails;
+import io.mailbridge.pop3.testing.OAuthDovecot;
+import io.mailbridge.pop3.testing.OAuthTokenServer;
 import io.mailbridge.pop3.testing.TestCertificates;
 import io.mailbridge.pop3.testing.WorkerProcess;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -43,11 +45,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * CA's PEM file and a {@code ${file:PATH:KEY}} password keeps its form and key with PATH moved to a temp file.
  * Security modes, trust store types, user names and every other key run as written; an example that relies on the
  * JVM's default trust gets it from the worker JVM's {@code javax.net.ssl.trustStore}, which holds the test CA.
+ * The OAuth 2 examples log in with tokens from a test token server (their token endpoint is the one thing moved),
+ * checked by Dovecot's {@code oauth2} passdb; their client secrets and refresh tokens come through their own
+ * {@code ${file:...}} references like the passwords.
  */
 class ConnectorConfigExamplesIT {
 
     private static final Pattern HOST = Pattern.compile("(mailbox\\.[^.]+\\.)?pop3\\.host");
     private static final Pattern TRUSTSTORE = Pattern.compile("(mailbox\\.[^.]+\\.)?pop3\\.ssl\\.truststore\\.location");
+    private static final Pattern TOKEN_ENDPOINT = Pattern.compile("(mailbox\\.[^.]+\\.)?pop3\\.oauth\\.token\\.endpoint");
     private static final Pattern FILE_REFERENCE = Pattern.compile("\\$\\{file:([^:}]+):([^}]+)}");
     private static final Duration WAIT = Duration.ofSeconds(60);
 
@@ -69,12 +75,21 @@ class ConnectorConfigExamplesIT {
         // of the same file for different users, as pop3s.json and multi-mailbox.json do with support.password).
         Map<String, String> passwords = new TreeMap<>();
         Map<String, Map<String, Path>> secretFiles = new HashMap<>();
+        OAuthTokenServer tokens = new OAuthTokenServer().start();
+        boolean oauth = false;
         for (Example example : examples) {
             Map<String, Properties> secrets = new TreeMap<>();
+            if (example.config().containsKey("pop3.oauth.grant")) {
+                oauth = true;
+                registerOAuth(example, tokens, secrets);
+            }
             for (Map.Entry<String, String> user : example.users().entrySet()) {
                 String password = example.config().get(key(user.getKey(), "pop3.password"));
                 if (password == null) {
                     password = example.config().get("pop3.password");
+                }
+                if (password == null) {
+                    password = "pw-unused-" + user.getValue(); // OAuth: only tokens log this user in
                 }
                 Matcher ref = FILE_REFERENCE.matcher(password);
                 if (ref.matches()) {
@@ -101,9 +116,14 @@ class ConnectorConfigExamplesIT {
 
         DovecotServer.Builder builder = DovecotServer.builder();
         passwords.forEach(builder::user);
+        if (oauth) {
+            Path oauthConf = tmp.resolve("oauth2");
+            Files.createDirectories(oauthConf);
+            OAuthDovecot.configure(builder, tokens, oauthConf);
+        }
         EmbeddedKafkaCluster kafka = new EmbeddedKafkaCluster(1, ConnectCluster.brokerProps());
         kafka.start();
-        try (DovecotServer dovecot = builder.build().start()) {
+        try (tokens; DovecotServer dovecot = builder.build().start()) {
             Path jvmTrust = TestCertificates.shared().caPkcs12(tmp.resolve("jvm-truststore.p12"), "changeit");
             Map<String, String> workerProps = Map.of(
                     "config.providers", "file",
@@ -113,7 +133,7 @@ class ConnectorConfigExamplesIT {
             try (WorkerProcess worker = WorkerProcess.start(tmp.resolve("worker"), kafka.bootstrapServers(),
                     WorkerProcess.installPlugin(tmp), "examples", workerProps, jvmOptions)) {
                 for (Example example : examples) {
-                    deploy(example, dovecot, worker, kafka, secretFiles.get(example.name()));
+                    deploy(example, dovecot, worker, kafka, secretFiles.get(example.name()), tokens);
                 }
             }
         } finally {
@@ -121,13 +141,43 @@ class ConnectorConfigExamplesIT {
         }
     }
 
+    /**
+     * The client and refresh token of an OAuth example become known to the token server, with values of the test's
+     * written to the secrets files the example reads them from.
+     */
+    private static void registerOAuth(Example example, OAuthTokenServer tokens, Map<String, Properties> secrets) {
+        Map<String, String> config = example.config();
+        String user = example.users().get(null);
+        assertTrue(user != null, example.file() + ": the OAuth examples are single-mailbox examples");
+        Map<String, String> values = new HashMap<>();
+        for (String secretKey : List.of("pop3.oauth.client.secret", "pop3.oauth.refresh.token")) {
+            String value = config.get(secretKey);
+            if (value == null) {
+                continue;
+            }
+            Matcher ref = FILE_REFERENCE.matcher(value);
+            assertTrue(ref.matches(), example.file() + ": " + secretKey + " must come through a config provider");
+            String generated = "test-" + example.name() + "-" + ref.group(2);
+            secrets.computeIfAbsent(ref.group(1), p -> new Properties()).setProperty(ref.group(2), generated);
+            values.put(secretKey, generated);
+        }
+        boolean appOnly = "client_credentials".equals(config.get("pop3.oauth.grant"));
+        tokens.client(config.get("pop3.oauth.client.id"), values.get("pop3.oauth.client.secret"), appOnly ? user : null);
+        if (!appOnly) {
+            tokens.refreshToken(values.get("pop3.oauth.refresh.token"), user);
+        }
+    }
+
     private void deploy(Example example, DovecotServer dovecot, WorkerProcess worker, EmbeddedKafkaCluster kafka,
-                        Map<String, Path> secretFiles) throws Exception {
+                        Map<String, Path> secretFiles, OAuthTokenServer tokens) throws Exception {
         Map<String, String> config = new LinkedHashMap<>();
+        int tokenRequests = tokens.tokenRequests(example.config().get("pop3.oauth.client.id"));
         for (Map.Entry<String, String> e : example.config().entrySet()) {
             String value = e.getValue();
             if (HOST.matcher(e.getKey()).matches()) {
                 value = "localhost";
+            } else if (TOKEN_ENDPOINT.matcher(e.getKey()).matches()) {
+                value = tokens.tokenEndpoint();
             } else if (TRUSTSTORE.matcher(e.getKey()).matches()) {
                 value = dovecot.caPem().toString();
             } else {
@@ -154,6 +204,10 @@ class ConnectorConfigExamplesIT {
         List<ConsumerRecord<byte[], byte[]>> records = records(kafka, topic, mailboxes);
         assertEquals(mailboxes, records.size(), example.file() + " published one record per mailbox; status: "
                 + worker.status(example.name()) + "\n" + worker.logTail());
+        if (config.containsKey("pop3.oauth.grant")) {
+            assertTrue(tokens.tokenRequests(config.get("pop3.oauth.client.id")) > tokenRequests,
+                    example.file() + " logged in with tokens from the token endpoint");
+        }
         if (Boolean.parseBoolean(config.get("delete.after.ack"))) {
             for (String user : example.users().values()) {
                 ConnectCluster.await(() -> dovecot.messageCount(user) == 0, WAIT, example.file() + " drains "

@@ -8,6 +8,7 @@ import io.mailbridge.pop3.testing.Mails;
 import io.mailbridge.pop3.testing.MisbehavingPop3Server;
 import io.mailbridge.pop3.testing.MisbehavingPop3Server.Cert;
 import io.mailbridge.pop3.testing.MisbehavingPop3Server.StlsFault;
+import io.mailbridge.pop3.testing.OAuthTokenServer;
 import io.mailbridge.pop3.testing.TopicReader;
 import jakarta.ws.rs.core.Response;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -214,6 +215,100 @@ class SecurityIT {
         assertNoSecret(surfaces, "provided", PROVIDED_PASSWORD);
     }
 
+    @Test
+    void oauthClientSecretRefreshAndAccessTokensNeverAppearInLogsStatusTaskConfigsValidationOrRecords()
+            throws Exception {
+        String clientSecret = "Mb7-oauth-secret-Wv36-canary";
+        String refreshToken = "Mb7-oauth-refresh-Rk58-canary";
+        OAuthTokenServer tokens = new OAuthTokenServer()
+                .client("security-app", clientSecret, null)
+                .refreshToken(refreshToken, "oauth-canary")
+                .rotateRefreshTokens(true, false)
+                .tokenBytes(2600)
+                .start();
+        cleanup.add(tokens);
+        MisbehavingPop3Server pop3 = started(MisbehavingPop3Server.builder().user("oauth-canary", "unused-password")
+                .saslPlain(false).xoauth2(MisbehavingPop3Server.OAuthStyle.GOOGLE, tokens::valid));
+        Path dir = Files.createTempDirectory("mailbridge-oauth-secrets-");
+        Path file = dir.resolve("gmail.properties");
+        cleanup.add(() -> {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        });
+        Files.writeString(file, "client.secret=" + clientSecret + "\nrefresh.token=" + refreshToken + "\n");
+        Map<String, String> config = new HashMap<>();
+        config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
+        config.put("tasks.max", "1");
+        config.put("topic", "secret-oauth");
+        config.put("pop3.host", pop3.host());
+        config.put("pop3.port", String.valueOf(pop3.port()));
+        config.put("pop3.security", "none");
+        config.put("pop3.username", pop3.user());
+        config.put("pop3.oauth.grant", "refresh_token");
+        config.put("pop3.oauth.token.endpoint", tokens.tokenEndpoint());
+        config.put("pop3.oauth.client.id", "security-app");
+        config.put("pop3.oauth.client.secret", "${file:" + file + ":client.secret}");
+        config.put("pop3.oauth.refresh.token", "${file:" + file + ":refresh.token}");
+        config.put("poll.interval.ms", "300");
+
+        Map<String, String> surfaces = new LinkedHashMap<>();
+        try (LogRecorder logs = LogRecorder.start(Map.of("io.mailbridge", Level.DEBUG,
+                "org.apache.kafka.connect", Level.INFO))) {
+            pop3.deliver(Mails.numbered(1));
+            create("secret-oauth", config);
+            assertEquals(1, TopicReader.await(cluster, "secret-oauth", 1, WAIT).size(), pop3.describe());
+            // A revoked access token: the Gmail error challenge, a renewal with the rotated refresh token, a retry.
+            tokens.revokeAccessTokens();
+            pop3.deliver(Mails.numbered(2));
+            assertEquals(2, TopicReader.await(cluster, "secret-oauth", 2, WAIT).size(), pop3.describe());
+            assertTrue(tokens.rotatedRefreshTokenUses() >= 1, "the rotated refresh token was used");
+            surfaces.put("GET /connectors/secret-oauth/config", get("connectors/secret-oauth/config"));
+            surfaces.put("GET /connectors/secret-oauth/tasks", get("connectors/secret-oauth/tasks"));
+            surfaces.put("GET /connectors/secret-oauth/status", get("connectors/secret-oauth/status"));
+            surfaces.put("validation through the provider", validate(config));
+            Map<String, String> inline = new HashMap<>(config);
+            inline.put("pop3.oauth.client.secret", clientSecret);
+            inline.put("pop3.oauth.refresh.token", refreshToken);
+            surfaces.put("validation with inline secrets", validate(inline));
+            inline.put("pop3.oauth.client.secret", clientSecret + "-wrong");
+            String wrong = validate(inline);
+            assertTrue(wrong.contains("invalid_client"), wrong);
+            surfaces.put("validation with a wrong inline secret", wrong);
+
+            // The user revokes the grant: the task fails.
+            tokens.revokeRefreshTokens("oauth-canary");
+            tokens.revokeAccessTokens();
+            pop3.deliver(Mails.numbered(3));
+            ConnectorStateInfo.TaskState failed = awaitTaskState("secret-oauth", "FAILED");
+            assertTrue(failed.trace().contains("invalid_grant"), failed.trace());
+            surfaces.put("status of secret-oauth (revoked grant)", get("connectors/secret-oauth/status"));
+            surfaces.put("validation with the revoked refresh token", validate(config));
+            List<LogRecorder.Event> events = logs.events();
+            for (int i = 0; i < events.size(); i++) {
+                surfaces.put("log event " + i, events.get(i).text());
+            }
+        }
+        for (ConsumerRecord<String, String> r : TopicReader.readAll(cluster, "secret-oauth", Duration.ofSeconds(1))) {
+            surfaces.put("record @" + r.offset(), r.key() + "\n" + r.value());
+        }
+        Map<String, String> forms = new LinkedHashMap<>();
+        forms.put("client secret", clientSecret);
+        forms.put("refresh token", refreshToken);
+        int n = 0;
+        for (String rotated : tokens.rotatedRefreshTokens()) {
+            forms.put("rotated refresh token " + ++n, rotated);
+        }
+        n = 0;
+        for (String access : tokens.accessTokens()) {
+            n++;
+            forms.put("access token " + n, access.substring(0, 40));
+            forms.put("XOAUTH2 response with access token " + n,
+                    base64("user=oauth-canary\u0001auth=Bearer " + access + "\u0001\u0001").substring(0, 60));
+        }
+        assertTrue(n >= 3, "tokens issued: " + n);
+        assertNoSecretForms(surfaces, forms);
+    }
+
     // ========================================================================================== STLS downgrade
 
     @ParameterizedTest(name = "{0}")
@@ -363,6 +458,11 @@ class SecurityIT {
         forms.put("password", password);
         forms.put("base64(password)", base64(password));
         forms.put("SASL PLAIN response", base64("\0" + user + "\0" + password));
+        assertNoSecretForms(surfaces, forms);
+    }
+
+    /** Fails listing every surface that holds one of the secrets, with the secret masked. */
+    private static void assertNoSecretForms(Map<String, String> surfaces, Map<String, String> forms) {
         List<String> hits = new ArrayList<>();
         for (Map.Entry<String, String> s : surfaces.entrySet()) {
             for (Map.Entry<String, String> f : forms.entrySet()) {

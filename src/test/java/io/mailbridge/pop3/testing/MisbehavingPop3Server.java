@@ -36,6 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiPredicate;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -170,6 +171,20 @@ public final class MisbehavingPop3Server implements AutoCloseable {
 
     private enum TlsMode { NONE, STARTTLS, IMPLICIT }
 
+    /** How the server speaks XOAUTH2, as the two big providers do. */
+    public enum OAuthStyle {
+        /**
+         * Exchange Online as Microsoft documents it: {@code AUTH XOAUTH2}, {@code + }, then the token on its own
+         * line; an initial response on the AUTH line is refused; a bad token gets a plain {@code -ERR}.
+         */
+        MICROSOFT,
+        /**
+         * Gmail: the initial response inline or after {@code + }; a bad token gets a base64 JSON error challenge,
+         * which the client must answer with an empty line before the {@code -ERR [AUTH]}.
+         */
+        GOOGLE
+    }
+
     // ------------------------------------------------------------------------------------------ configuration
 
     private final String user;
@@ -178,6 +193,8 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     private final boolean pipelining;
     private final boolean saslPlain;
     private final int port;
+    private final OAuthStyle oauthStyle;
+    private final BiPredicate<String, String> tokenCheck;
 
     // ------------------------------------------------------------------------------------------ mailbox
 
@@ -227,6 +244,8 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     private final AtomicInteger updates = new AtomicInteger();
     private final AtomicInteger expiredWithoutDele = new AtomicInteger();
     private final AtomicInteger tlsHandshakeFailures = new AtomicInteger();
+    private final AtomicInteger longestAuthLine = new AtomicInteger();
+    private final AtomicInteger errorChallenges = new AtomicInteger();
     private final ByteArrayOutputStream plaintextReceived = new ByteArrayOutputStream();
     private volatile long lastSuccessfulLoginMillis = Long.MIN_VALUE / 2;
 
@@ -244,7 +263,7 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         // not turn a lazily loaded class into a NoClassDefFoundError inside a session thread.
         for (Class<?> c : List.of(SessionState.class, Armed.class, EndSession.class, StoredMessage.class,
                 Command.class, HostileResponse.class, SessionInfo.class, Code.class, Stage.class, UidlFault.class,
-                StlsFault.class, Silence.class, QuitFault.class, Cert.class, TlsMode.class)) {
+                StlsFault.class, Silence.class, QuitFault.class, Cert.class, TlsMode.class, OAuthStyle.class)) {
             c.getName();
         }
     }
@@ -255,6 +274,8 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         this.tlsMode = builder.tlsMode;
         this.pipelining = builder.pipelining;
         this.saslPlain = builder.saslPlain;
+        this.oauthStyle = builder.oauthStyle;
+        this.tokenCheck = builder.tokenCheck;
         this.port = builder.port != 0 ? builder.port : reservePort();
     }
 
@@ -741,6 +762,16 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         return expiredWithoutDele.get();
     }
 
+    /** The longest AUTH command line received, in octets with CRLF (RFC 5034 allows 255). */
+    public int longestAuthLine() {
+        return longestAuthLine.get();
+    }
+
+    /** XOAUTH2 error challenges sent (GOOGLE style) and answered by the client. */
+    public int errorChallenges() {
+        return errorChallenges.get();
+    }
+
     public int tlsHandshakeFailures() {
         return tlsHandshakeFailures.get();
     }
@@ -1078,7 +1109,14 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                     loginAttempt();
                     reject("-ERR APOP not supported");
                 }
-                case "AUTH" -> auth(words);
+                case "AUTH" -> {
+                    longestAuthLine.accumulateAndGet(line.length() + 2, Math::max);
+                    if (oauthStyle != null && words.length > 1 && words[1].equalsIgnoreCase("XOAUTH2")) {
+                        xoauth2(words);
+                    } else {
+                        auth(words);
+                    }
+                }
                 default -> {
                     if (!authenticated) {
                         send("-ERR log in first");
@@ -1092,7 +1130,9 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         void capa() throws IOException {
             List<String> caps = new ArrayList<>();
             caps.add("USER");
-            if (saslPlain) {
+            if (oauthStyle != null) {
+                caps.add(saslPlain ? "SASL PLAIN XOAUTH2" : "SASL XOAUTH2");
+            } else if (saslPlain) {
                 caps.add("SASL PLAIN");
             }
             caps.add("TOP");
@@ -1196,6 +1236,69 @@ public final class MisbehavingPop3Server implements AutoCloseable {
             checkCredentials(parts[1], parts[2]);
         }
 
+        void xoauth2(String[] words) throws IOException {
+            String response;
+            if (words.length > 2) {
+                if (oauthStyle == OAuthStyle.MICROSOFT) {
+                    loginAttempt();
+                    reject("-ERR Protocol error: send AUTH XOAUTH2 and the token after the continuation (test server)");
+                    return;
+                }
+                response = words[2];
+            } else {
+                sendNow("+ ");
+                String line = readCommand();
+                if (line == null) {
+                    throw new EndSession("client closed during AUTH");
+                }
+                record("SASL-RESPONSE", "****");
+                response = line.trim();
+            }
+            loginAttempt();
+            if (response.equals("*")) {
+                reject("-ERR AUTH cancelled");
+                return;
+            }
+            String name = null;
+            String token = null;
+            try {
+                String decoded = new String(Base64.getDecoder().decode(response), StandardCharsets.UTF_8);
+                for (String part : decoded.split("\u0001")) {
+                    if (part.startsWith("user=")) {
+                        name = part.substring(5);
+                    } else if (part.startsWith("auth=Bearer ")) {
+                        token = part.substring(12);
+                    }
+                }
+            } catch (IllegalArgumentException e) {
+                // malformed: refused below
+            }
+            Armed<Code> f = loginFault;
+            if (fires(f, "login " + (f == null ? "" : f.value.code()))) {
+                reject(f.value.line());
+                return;
+            }
+            if (name != null && token != null && user.equals(name) && tokenCheck.test(name, token)) {
+                loggedIn();
+                return;
+            }
+            if (oauthStyle == OAuthStyle.GOOGLE) {
+                String error = "{\"status\":\"400\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}";
+                sendNow("+ " + Base64.getEncoder().encodeToString(error.getBytes(StandardCharsets.UTF_8)));
+                String answer = readCommand();
+                if (answer == null) {
+                    throw new EndSession("client closed during the XOAUTH2 error challenge");
+                }
+                record("SASL-RESPONSE", answer.isEmpty() ? "" : "****");
+                if (answer.isEmpty()) {
+                    errorChallenges.incrementAndGet();
+                }
+                reject("-ERR [AUTH] Username and password not accepted (test server)");
+            } else {
+                reject("-ERR Authentication failure: unknown user name or bad password.");
+            }
+        }
+
         void loginAttempt() {
             long now = System.currentTimeMillis();
             loginAttempts.add(now);
@@ -1223,6 +1326,11 @@ public final class MisbehavingPop3Server implements AutoCloseable {
                 reject("-ERR [AUTH] invalid user name or password (test server)");
                 return;
             }
+            loggedIn();
+        }
+
+        void loggedIn() throws IOException {
+            long now = System.currentTimeMillis();
             lastSuccessfulLoginMillis = now;
             successfulLoginTimes.add(now);
             authenticated = true;
@@ -1658,6 +1766,8 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         private boolean pipelining = true;
         private boolean saslPlain = true;
         private int port;
+        private OAuthStyle oauthStyle;
+        private BiPredicate<String, String> tokenCheck;
 
         private Builder() {
         }
@@ -1689,6 +1799,16 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         /** Advertise and accept SASL PLAIN (default true); USER/PASS always works. */
         public Builder saslPlain(boolean on) {
             saslPlain = on;
+            return this;
+        }
+
+        /**
+         * Advertise and accept XOAUTH2 in the given provider's style; {@code tokenCheck} gets the user name and the
+         * bearer token and says whether the token is good for that mailbox (the user must also match).
+         */
+        public Builder xoauth2(OAuthStyle style, BiPredicate<String, String> tokenCheck) {
+            this.oauthStyle = Objects.requireNonNull(style);
+            this.tokenCheck = Objects.requireNonNull(tokenCheck);
             return this;
         }
 
