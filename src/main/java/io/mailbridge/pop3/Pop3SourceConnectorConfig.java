@@ -202,7 +202,7 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         def.define(READ_TIMEOUT_CONFIG, Type.INT, 60_000, ConfigDef.Range.between(100, 3_600_000),
                 Importance.LOW, "Longest silence allowed from the server while a response is due, in milliseconds.",
                 GROUP_CONNECTION, ++order, Width.SHORT, "Read timeout (ms)");
-        def.define(PIPELINING_WINDOW_CONFIG, Type.INT, 100, ConfigDef.Range.between(1, 10_000), Importance.LOW,
+        def.define(PIPELINING_WINDOW_CONFIG, Type.INT, 500, ConfigDef.Range.between(1, 10_000), Importance.LOW,
                 "Most RETR commands kept in flight when the server advertises PIPELINING (RFC 2449). 1 waits for"
                         + " each message before asking for the next.",
                 GROUP_CONNECTION, ++order, Width.SHORT, "Pipelining window");
