@@ -300,8 +300,8 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                 GROUP_POLLING, ++order, Width.SHORT, "Queue size (records)");
         def.define(QUEUE_MAX_BYTES_CONFIG, Type.LONG, 64L * 1024 * 1024, ConfigDef.Range.between(1024L * 1024,
                         Long.MAX_VALUE), Importance.LOW,
-                "Most bytes of records (estimated as the JSON converter writes them) a task holds between its sessions"
-                        + " and the worker; a session waits while the queue is full.",
+                "Most bytes of records a task holds between its sessions and the worker (each record counted at an upper"
+                        + " bound of its size as the JSON converter writes it); a session waits while the queue is full.",
                 GROUP_POLLING, ++order, Width.SHORT, "Queue size (bytes)");
         def.define(MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG, Type.INT, 5, ConfigDef.Range.between(1, 100),
                 Importance.LOW,

@@ -37,8 +37,15 @@ public final class RecordBudget {
     public record Fitted(Struct value, long bytes) {
     }
 
-    /** The record value itself when it fits, else a cut copy marked {@code truncated=true}. */
+    /**
+     * The record value itself when it fits, else a cut copy marked {@code truncated=true}. Most mail is far below the
+     * budget, which a bound from string lengths alone shows without looking at every character.
+     */
     public Fitted fit(Struct value) {
+        long bound = ENVELOPE_BYTES + quickBound(value);
+        if (bound <= maxBytes) {
+            return new Fitted(value, bound);
+        }
         long size = estimate(value);
         if (size <= maxBytes) {
             return new Fitted(value, size);
@@ -121,6 +128,28 @@ public final class RecordBudget {
             return size;
         }
         return 2 + jsonChars(value.toString());
+    }
+
+    /** Like {@link #json} but from lengths only: every character counted at its worst, six octets. */
+    static long quickBound(Object value) {
+        if (value instanceof String s) {
+            return 2 + 6L * s.length();
+        }
+        if (value instanceof Struct s) {
+            long size = 2;
+            for (Field f : s.schema().fields()) {
+                size += f.name().length() + 4 + quickBound(s.get(f));
+            }
+            return size;
+        }
+        if (value instanceof List<?> list) {
+            long size = 2;
+            for (Object o : list) {
+                size += quickBound(o) + 1;
+            }
+            return size;
+        }
+        return json(value);
     }
 
     /** Octets of {@code s} in a JSON string: UTF-8, with Jackson's escapes for quotes and control characters. */

@@ -64,6 +64,15 @@ class RecordBudgetTest {
     }
 
     @Test
+    void quickBoundIsNeverBelowTheEstimate() {
+        String tricky = "\u0001\u0007 \ud83d\ude00 \u20ac \" \\ plain";
+        for (Struct value : List.of(map(plainMail(tricky.repeat(200)), AttachmentMode.INLINE, true),
+                map(plainMail("x".repeat(10_000)), AttachmentMode.METADATA, false))) {
+            assertTrue(RecordBudget.quickBound(value) >= RecordBudget.json(value));
+        }
+    }
+
+    @Test
     void recordWithinBudgetIsLeftAlone() {
         Struct value = map(plainMail("hello\r\n"), AttachmentMode.METADATA, false);
         assertSame(value, new RecordBudget(1_000_000).fit(value).value());
