@@ -54,7 +54,7 @@ public final class MailboxPoller {
      * A session with a backlog goes on fetching for this long, then ends (QUIT commits its deletes) and the next
      * one starts at once: deletes are never held back longer by a long backlog, and other mailboxes get a turn.
      */
-    static final long SESSION_FETCH_MS = 30_000;
+    private static final long SESSION_FETCH_MS = 30_000;
     /** Delete mode: how long a session waits for acknowledgements when the offset cannot take more unconfirmed. */
     private static final long ACK_WAIT_MS = 2_000;
     /** After acknowledgements arrive, delete this soon rather than waiting a whole poll interval. */
@@ -199,9 +199,6 @@ public final class MailboxPoller {
             } else {
                 log.debug("Mailbox {}: nothing new", mailbox.id());
             }
-        } catch (InterruptedException e) {
-            metrics.sessionEnded(System.currentTimeMillis());
-            throw e;
         } catch (MailboxFailure failure) {
             fail(failure, nowMs);
         } catch (IOException | RuntimeException e) {
@@ -251,6 +248,8 @@ public final class MailboxPoller {
         long bytes;
         int deleted;
         int published;
+        /** UIDLs this session sent DELE for, marked or refused. */
+        final Set<String> deleAsked = new HashSet<>();
         /** The first message the server refused to deliver; nothing after it is published in this session. */
         UidlEntry refused;
         long refusedSize;
@@ -298,7 +297,7 @@ public final class MailboxPoller {
             if (options.deleteAfterAck()) {
                 state.applyAcks();
                 state.retainPresent(new HashSet<>(uids));
-                deleting.addAll(sendDeletes(client, listing, state.deletable()));
+                deleting.addAll(sendDeletes(client, listing, state.deletable(), session));
             }
             if (expiresOnRetr && !deleting.isEmpty()) {
                 // QUIT commits the deletes; a RETR in this session would make QUIT expunge unacknowledged mail
@@ -395,15 +394,19 @@ public final class MailboxPoller {
                     return null;
                 }
                 state.applyAcks();
-                Set<String> due = state.deletable();
-                due.removeAll(deleting);
-                deleting.addAll(sendDeletes(client, listing, due));
+                deleting.addAll(sendDeletes(client, listing, state.deletable(), session));
             }
         }
     }
 
-    private List<String> sendDeletes(Pop3Client client, List<UidlEntry> listing, Set<String> deletable)
-            throws IOException {
+    /**
+     * Marks with DELE the listed messages of {@code deletable} not yet asked for in this session, so a refused DELE
+     * is asked again in the next session, not on every round of this one.
+     *
+     * @return the UIDLs the server marked; they are deleted when QUIT succeeds
+     */
+    private List<String> sendDeletes(Pop3Client client, List<UidlEntry> listing, Set<String> deletable,
+                                     Session session) throws IOException {
         if (deletable.isEmpty()) {
             return List.of();
         }
@@ -411,7 +414,7 @@ public final class MailboxPoller {
         int[] numbers = new int[deletable.size()];
         int n = 0;
         for (UidlEntry e : listing) {
-            if (deletable.contains(e.uid())) {
+            if (deletable.contains(e.uid()) && session.deleAsked.add(e.uid())) {
                 numbers[n++] = e.number();
                 uids.add(e.uid());
             }
@@ -420,24 +423,24 @@ public final class MailboxPoller {
             return uids;
         }
         List<Pop3Client.Refusal> refusals = client.deleAll(java.util.Arrays.copyOf(numbers, n));
-        if (!refusals.isEmpty()) {
-            // the other deletes stay marked and take effect at QUIT; the refused ones are tried again next session
-            Set<Integer> refusedNumbers = new HashSet<>();
-            for (Pop3Client.Refusal r : refusals) {
-                refusedNumbers.add(r.number());
-            }
-            List<String> marked = new ArrayList<>(uids.size());
-            for (UidlEntry e : listing) {
-                if (deletable.contains(e.uid()) && !refusedNumbers.contains(e.number())) {
-                    marked.add(e.uid());
-                }
-            }
-            log.warn("Mailbox {}: the server refused DELE for {} of {} messages, which stay on the server and are"
-                    + " deleted in a later session; first: {}", mailbox.id(), refusals.size(), n,
-                    refusals.get(0).error().getMessage());
-            return marked;
+        if (refusals.isEmpty()) {
+            return uids;
         }
-        return uids;
+        // the other deletes stay marked and take effect at QUIT; the refused ones are tried again next session
+        Set<Integer> refusedNumbers = new HashSet<>();
+        for (Pop3Client.Refusal r : refusals) {
+            refusedNumbers.add(r.number());
+        }
+        List<String> marked = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            if (!refusedNumbers.contains(numbers[i])) {
+                marked.add(uids.get(i));
+            }
+        }
+        log.warn("Mailbox {}: the server refused DELE for {} of {} messages, which stay on the server and are"
+                + " deleted in a later session; first: {}", mailbox.id(), refusals.size(), n,
+                refusals.get(0).error().getMessage());
+        return marked;
     }
 
     /**

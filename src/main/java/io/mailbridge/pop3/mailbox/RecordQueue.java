@@ -67,14 +67,6 @@ public final class RecordQueue {
         return out;
     }
 
-    public synchronized int size() {
-        return entries.size();
-    }
-
-    public synchronized long bytes() {
-        return bytes;
-    }
-
     /** Wakes everyone; later puts fail, drains return what is left. */
     public synchronized void close() {
         closed = true;

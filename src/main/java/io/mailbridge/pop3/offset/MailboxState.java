@@ -163,8 +163,7 @@ public final class MailboxState {
                 markBefore(uids.subList(0, split + 1));
             } else if (lastIndexOfAny(uids, new HashSet<>(beforeOldest)) < 0) {
                 // neither end of the mail found at the start is listed: it has all been removed
-                beforeNewest = List.of();
-                beforeOldest = List.of();
+                markBefore(List.of());
                 warning = "the mail that was in the mailbox when it started (start.from=latest) is no longer on"
                         + " the server; every message from now on is new";
             } else {
@@ -182,8 +181,7 @@ public final class MailboxState {
                     return new Selection(new int[0], false, what + "; uidl.mismatch.policy=latest: treating the"
                             + " messages not published by the connector as mail found at the start");
                 }
-                beforeNewest = List.of();
-                beforeOldest = List.of();
+                markBefore(List.of());
                 warning = what + "; uidl.mismatch.policy=earliest: publishing them";
             }
         }

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 
 /**
  * Keeps a record within what the producer sends: a record above the producer's {@code max.request.size} (1 MiB by
@@ -90,11 +91,21 @@ public final class RecordBudget {
     }
 
     static long json(Object value) {
+        return size(value, RecordBudget::jsonChars);
+    }
+
+    /** Like {@link #json} but from lengths only: every character counted at its worst, six octets. */
+    static long quickBound(Object value) {
+        return size(value, text -> 6L * text.length());
+    }
+
+    /** The JSON size of {@code value}, its strings' characters counted by {@code chars} (quotes added here). */
+    private static long size(Object value, ToLongFunction<String> chars) {
         if (value == null) {
             return 4;
         }
         if (value instanceof String s) {
-            return 2 + jsonChars(s);
+            return 2 + chars.applyAsLong(s);
         }
         if (value instanceof Boolean) {
             return 5;
@@ -109,47 +120,25 @@ public final class RecordBudget {
         if (value instanceof Struct s) {
             long size = 2;
             for (Field f : s.schema().fields()) {
-                size += f.name().length() + 4 + json(s.get(f));
+                size += f.name().length() + 4 + size(s.get(f), chars);
             }
             return size;
         }
         if (value instanceof List<?> list) {
             long size = 2;
             for (Object o : list) {
-                size += json(o) + 1;
+                size += size(o, chars) + 1;
             }
             return size;
         }
         if (value instanceof Map<?, ?> map) {
             long size = 2;
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                size += json(e.getKey()) + 2 + json(e.getValue());
+                size += size(e.getKey(), chars) + 2 + size(e.getValue(), chars);
             }
             return size;
         }
-        return 2 + jsonChars(value.toString());
-    }
-
-    /** Like {@link #json} but from lengths only: every character counted at its worst, six octets. */
-    static long quickBound(Object value) {
-        if (value instanceof String s) {
-            return 2 + 6L * s.length();
-        }
-        if (value instanceof Struct s) {
-            long size = 2;
-            for (Field f : s.schema().fields()) {
-                size += f.name().length() + 4 + quickBound(s.get(f));
-            }
-            return size;
-        }
-        if (value instanceof List<?> list) {
-            long size = 2;
-            for (Object o : list) {
-                size += quickBound(o) + 1;
-            }
-            return size;
-        }
-        return json(value);
+        return 2 + chars.applyAsLong(value.toString());
     }
 
     /** Octets of {@code s} in a JSON string: UTF-8, with Jackson's escapes for quotes and control characters. */
