@@ -200,7 +200,9 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                 Importance.LOW, "Time allowed to open the connection (TCP and TLS handshake), in milliseconds.",
                 GROUP_CONNECTION, ++order, Width.SHORT, "Connect timeout (ms)");
         def.define(READ_TIMEOUT_CONFIG, Type.INT, 60_000, ConfigDef.Range.between(100, 3_600_000),
-                Importance.LOW, "Longest silence allowed from the server while a response is due, in milliseconds.",
+                Importance.LOW, "Longest silence allowed from the server while a response is due, in milliseconds. It is also"
+                        + " each reply's overall deadline: a reply must be complete within this time plus 1 s per 16 KiB"
+                        + " it carries, so a server that trickles a byte now and then is cut off.",
                 GROUP_CONNECTION, ++order, Width.SHORT, "Read timeout (ms)");
         def.define(PIPELINING_WINDOW_CONFIG, Type.INT, 500, ConfigDef.Range.between(1, 10_000), Importance.LOW,
                 "Most RETR commands kept in flight when the server advertises PIPELINING (RFC 2449). 1 waits for"

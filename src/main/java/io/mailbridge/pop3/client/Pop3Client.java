@@ -3,8 +3,10 @@ package io.mailbridge.pop3.client;
 import io.mailbridge.pop3.config.Security;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -176,7 +178,14 @@ public final class Pop3Client implements Closeable {
     }
 
     private void attachStreams() throws IOException {
-        reader = new ResponseReader(socket.getInputStream(), peer, mailboxId, settings.readTimeoutMs());
+        Socket current = socket;
+        reader = new ResponseReader(socket.getInputStream(), peer, mailboxId, settings.readTimeoutMs(), ms -> {
+            try {
+                current.setSoTimeout(ms);
+            } catch (SocketException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         writer = new CommandWriter(socket.getOutputStream(), peer, mailboxId);
     }
 

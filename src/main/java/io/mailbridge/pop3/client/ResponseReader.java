@@ -8,6 +8,8 @@ import java.lang.invoke.VarHandle;
 import java.net.SocketTimeoutException;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 
 /**
  * Reads POP3 responses from the socket through one 64 KB buffer: status lines, the lines
@@ -16,6 +18,12 @@ import java.nio.charset.StandardCharsets;
  * <p>Lines end in CRLF; a bare LF is tolerated. A status or listing line longer than
  * {@link #MAX_LINE} bytes is a protocol error, so a hostile server cannot make the client
  * buffer without bound; message bodies are streamed and need no bound here.
+ *
+ * <p>Each reply has an overall deadline, not only a bound on each silence: it must be complete
+ * within {@code pop3.read.timeout.ms} plus one second per {@link #MIN_BYTES_PER_SECOND} bytes it
+ * carries, so a server that trickles a byte now and then cannot hold a session for longer than a
+ * reply's worth of the read timeout, while a large message on a slow link still earns its time. A
+ * reply's clock starts when its status line is due, that is once the reply before it was read.
  *
  * <p>Any transport failure or protocol violation marks the reader {@linkplain #broken()
  * broken}: the session can no longer be trusted to be in sync.
@@ -35,6 +43,11 @@ final class ResponseReader {
     private final String peer;
     private final String mailboxId;
     private final int readTimeoutMs;
+    /** Sets the socket's read timeout; null when the stream has none (tests), then only the deadline check runs. */
+    private final IntConsumer soTimeout;
+    private int soTimeoutMs;
+    private long replyStartNanos = System.nanoTime();
+    private long replyBytes;
     private final byte[] buf = new byte[BUFFER_SIZE];
     private int pos;
     private int limit;
@@ -44,15 +57,29 @@ final class ResponseReader {
     private boolean broken;
     private Body body;
 
+    /** The slowest a reply may arrive once it has used up the read timeout: 16 KiB per second. */
+    static final int MIN_BYTES_PER_SECOND = 16 * 1024;
+
     ResponseReader(InputStream in, String peer, String mailboxId, int readTimeoutMs) {
+        this(in, peer, mailboxId, readTimeoutMs, null);
+    }
+
+    /**
+     * @param soTimeout sets the socket's read timeout, so that a read never waits past the reply's deadline
+     */
+    ResponseReader(InputStream in, String peer, String mailboxId, int readTimeoutMs, IntConsumer soTimeout) {
         this.in = in;
         this.peer = peer;
         this.mailboxId = mailboxId;
         this.readTimeoutMs = readTimeoutMs;
+        this.soTimeout = soTimeout;
+        this.soTimeoutMs = -1; // unknown: the first read sets it
     }
 
     /** Reads a status line; a line that is neither {@code +OK}, {@code -ERR} nor {@code +} is a protocol error. */
     Pop3Response readStatus() throws IOException {
+        replyStartNanos = System.nanoTime();
+        replyBytes = 0;
         readLine();
         Pop3Response response = Pop3Response.parse(line, lineLength);
         if (response == null) {
@@ -201,10 +228,18 @@ final class ResponseReader {
             limit -= pos;
             pos = 0;
         }
+        long left = replyDeadlineNanos() - System.nanoTime();
+        if (left <= 0) {
+            throw replyTooSlow(null);
+        }
+        boundNextRead(left);
         int read;
         try {
             read = in.read(buf, limit, buf.length - limit);
         } catch (SocketTimeoutException e) {
+            if (replyDeadlineNanos() - System.nanoTime() <= 0) {
+                throw replyTooSlow(e);
+            }
             broken = true;
             throw new IOException("Timed out after " + readTimeoutMs + " ms waiting for " + peer
                     + " for mailbox " + mailboxId, e);
@@ -217,6 +252,38 @@ final class ResponseReader {
             throw new EOFException("Connection closed by " + peer + " for mailbox " + mailboxId);
         }
         limit += read;
+        replyBytes += read;
+    }
+
+    private long replyDeadlineNanos() {
+        return replyStartNanos + TimeUnit.MILLISECONDS.toNanos(readTimeoutMs)
+                + replyBytes * 1_000_000_000L / MIN_BYTES_PER_SECOND;
+    }
+
+    /** Lets the next read wait no longer than the read timeout, nor past the reply's deadline. */
+    private void boundNextRead(long leftNanos) throws IOException {
+        if (soTimeout == null) {
+            return;
+        }
+        long leftMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(leftNanos) + 1);
+        int wanted = (int) Math.min(readTimeoutMs, leftMs);
+        if (wanted != soTimeoutMs) {
+            try {
+                soTimeout.accept(wanted);
+            } catch (RuntimeException e) {
+                broken = true;
+                throw new IOException("Cannot bound the next read from " + peer + " for mailbox " + mailboxId, e);
+            }
+            soTimeoutMs = wanted;
+        }
+    }
+
+    private IOException replyTooSlow(SocketTimeoutException cause) {
+        broken = true;
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - replyStartNanos);
+        return new IOException("Server " + peer + " sends too slowly for mailbox " + mailboxId + ": " + replyBytes
+                + " bytes of a reply in " + tookMs + " ms; a reply must be complete within pop3.read.timeout.ms ("
+                + readTimeoutMs + " ms) plus 1 s per " + (MIN_BYTES_PER_SECOND / 1024) + " KiB it carries", cause);
     }
 
     /** Makes at least {@code n} bytes available from {@code pos}. */

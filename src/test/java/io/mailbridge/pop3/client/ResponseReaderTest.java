@@ -12,6 +12,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -201,5 +203,77 @@ class ResponseReaderTest {
     void lineOfExactlyTheBoundIsAccepted() throws IOException {
         ResponseReader reader = reader("+OK " + "x".repeat(ResponseReader.MAX_LINE - 4) + "\r\n");
         assertTrue(reader.readStatus().ok());
+    }
+
+    /** Hands out {@code chunk} bytes per read, after waiting {@code gapMs}: a server that sends slowly but steadily. */
+    private static final class Paced extends InputStream {
+        private final ByteArrayInputStream in;
+        private final int chunk;
+        private final long gapMs;
+
+        Paced(byte[] data, int chunk, long gapMs) {
+            this.in = new ByteArrayInputStream(data);
+            this.chunk = chunk;
+            this.gapMs = gapMs;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                Thread.sleep(gapMs);
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            return in.read(b, off, Math.min(len, chunk));
+        }
+    }
+
+    @Test
+    void aReplyTrickledAByteAtATimeFailsAtItsDeadlineThoughNoSingleReadTimesOut() {
+        byte[] reply = ("+OK " + "x".repeat(200) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        List<Integer> timeouts = new ArrayList<>();
+        // Every read returns within 20 ms, far inside the 300 ms read timeout; the whole line would take 4 s.
+        ResponseReader reader = new ResponseReader(new Paced(reply, 1, 20), "pop.example.com:110", "box-1", 300,
+                timeouts::add);
+        long start = System.nanoTime();
+        IOException e = assertThrows(IOException.class, reader::readStatus);
+        long tookMs = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(e.getMessage().contains("sends too slowly for mailbox box-1"), e.getMessage());
+        assertTrue(e.getMessage().contains("pop3.read.timeout.ms (300 ms)"), e.getMessage());
+        assertTrue(tookMs >= 290 && tookMs < 2_000, "cut off at the 300 ms deadline, took " + tookMs + " ms");
+        assertTrue(reader.broken());
+        assertEquals(300, timeouts.get(0), "the first read may wait the whole read timeout");
+        for (int t : timeouts) {
+            assertTrue(t >= 1 && t <= 300, "no read may wait past the reply's deadline: " + timeouts);
+        }
+        assertTrue(timeouts.get(timeouts.size() - 1) < 300, "later reads wait only what is left: " + timeouts);
+    }
+
+    @Test
+    void aLargeReplyEarnsOneSecondPer16KibSoASlowButSteadyLinkStillDeliversIt() throws IOException {
+        byte[] content = new byte[8 * 16 * 1024];
+        java.util.Arrays.fill(content, (byte) 'a');
+        for (int i = 76; i < content.length; i += 78) {
+            content[i] = '\r';
+            content[i + 1] = '\n';
+        }
+        ByteArrayOutputStream wire = new ByteArrayOutputStream();
+        wire.writeBytes("+OK message follows\r\n".getBytes(StandardCharsets.US_ASCII));
+        wire.writeBytes(content);
+        wire.writeBytes("\r\n.\r\n".getBytes(StandardCharsets.US_ASCII));
+        // 16 KiB every 100 ms: 0.8 s in all, past the 300 ms read timeout, within what the bytes earn.
+        ResponseReader reader = new ResponseReader(new Paced(wire.toByteArray(), 16 * 1024, 100),
+                "pop.example.com:110", "box-1", 300, ms -> { });
+        assertTrue(reader.readStatus().ok());
+        InputStream body = reader.openBody();
+        byte[] read = body.readAllBytes();
+        assertEquals(content.length + 2, read.length);
+        reader.finishBody();
     }
 }
