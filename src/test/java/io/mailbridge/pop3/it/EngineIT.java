@@ -145,6 +145,33 @@ class EngineIT {
     }
 
     @Test
+    void aServerTricklingAByteWithinEveryReadTimeoutIsCutOffAtTheReplyDeadlineNotTheSessionTimeout() throws Exception {
+        String name = "trickle";
+        MisbehavingPop3Server pop3 = started(MisbehavingPop3Server.builder().user(name, "pw-" + name));
+        pop3.deliver(Mails.numbered(1));
+        pop3.faultsFromSession(2);
+        pop3.trickle(500, 1); // every read gets a byte within 0.5 s, far inside the 3 s read timeout
+        Map<String, String> config = config(pop3, name);
+        config.put("pop3.read.timeout.ms", "3000");
+        config.put("session.timeout.ms", "300000");
+        create(name, config);
+
+        ConnectCluster.await(() -> pop3.fired("trickle in RETR") == 1, WAIT, "the server trickles the message");
+        assertEquals(1, TopicReader.await(cluster, name, 1, WAIT).size(), "published once the next session runs");
+        SessionInfo trickled = null;
+        for (SessionInfo s : pop3.sessionInfos()) {
+            if (s.silentSinceMillis() > 0) {
+                trickled = s;
+            }
+        }
+        assertNotNull(trickled, pop3.describe());
+        long open = trickled.endMillis() - trickled.silentSinceMillis();
+        assertTrue(open >= 2_500 && open < 8_000, "the trickled reply was cut off at its deadline (3 s read timeout"
+                + " plus 1 s per 16 KiB), not at the 300 s session timeout: open " + open + " ms");
+        assertTaskRunning(name);
+    }
+
+    @Test
     void stoppingATaskClosesItsStalledSessionAtOnceAndBeforeTheReplacementOpensOne() throws Exception {
         String name = "stop-fast";
         MisbehavingPop3Server pop3 = started(MisbehavingPop3Server.builder().user(name, "pw-" + name));

@@ -149,7 +149,12 @@ public final class MisbehavingPop3Server implements AutoCloseable {
         /** Never answers UIDL. */
         UIDL,
         /** Sends half of the first RETR answer of the session, then nothing. */
-        RETR_BODY
+        RETR_BODY,
+        /**
+         * Sends the first RETR answer of the session one byte at a time, {@link #trickle} apart, so that no single
+         * read waits long, until the client closes the connection.
+         */
+        RETR_TRICKLE
     }
 
     /** What happens to QUIT in a session that sent DELE. */
@@ -566,6 +571,14 @@ public final class MisbehavingPop3Server implements AutoCloseable {
     /** Stops talking at the given point until the client closes the connection. */
     public void silence(Silence where, int times) {
         silence = new Armed<>(where, times);
+    }
+
+    private volatile long trickleGapMs = 1_000;
+
+    /** Sends the first RETR answer of the session a byte every {@code gapMs}, until the client closes. */
+    public void trickle(long gapMs, int times) {
+        trickleGapMs = gapMs;
+        silence = new Armed<>(Silence.RETR_TRICKLE, times);
     }
 
     /** Loses QUIT (or its reply) in sessions that sent DELE. */
@@ -1053,6 +1066,22 @@ public final class MisbehavingPop3Server implements AutoCloseable {
             throw new EndSession(endReason);
         }
 
+        void trickleUntilClientCloses(byte[] answer) {
+            silentSinceMillis = System.currentTimeMillis();
+            try {
+                for (int i = 0; i < answer.length - 1; i++) {
+                    out.write(answer[i]);
+                    out.flush();
+                    sleep(trickleGapMs);
+                }
+                silentUntilClientCloses();
+            } catch (IOException e) {
+                // closed by the client
+            }
+            end("client gave up on a trickled reply after " + (System.currentTimeMillis() - silentSinceMillis) + " ms");
+            throw new EndSession(endReason);
+        }
+
         String readCommand() throws IOException {
             ByteArrayOutputStream line = new ByteArrayOutputStream(64);
             while (true) {
@@ -1528,6 +1557,9 @@ public final class MisbehavingPop3Server implements AutoCloseable {
             if (s != null && s.value == Silence.RETR_BODY && fires(s, "silence in RETR " + number)) {
                 out.write(answer, 0, answer.length / 2);
                 silentUntilClientCloses();
+            }
+            if (s != null && s.value == Silence.RETR_TRICKLE && fires(s, "trickle in RETR " + number)) {
+                trickleUntilClientCloses(answer);
             }
             Armed<long[]> r = resetDuringRetr;
             if (r != null && r.value[0] == retrCount && faulty() && r.value[1] < answer.length
