@@ -50,8 +50,9 @@ public final class Pop3Client implements Closeable {
     private final Pop3ClientSettings settings;
     private final String peer;
     private final String mailboxId;
-    private Socket plainSocket;
-    private Socket socket;
+    /** Made before connecting, so that {@link #close()} from another thread can abort the connect itself. */
+    private final Socket plainSocket = new Socket();
+    private volatile Socket socket = plainSocket;
     private ResponseReader reader;
     private CommandWriter writer;
     private Capabilities capabilities = Capabilities.NONE;
@@ -77,8 +78,19 @@ public final class Pop3Client implements Closeable {
      *                       the message names the mailbox and host:port
      */
     public static Pop3Client connect(Pop3ClientSettings settings) throws IOException {
+        return connect(settings, client -> { });
+    }
+
+    /**
+     * Like {@link #connect(Pop3ClientSettings)}, handing the client to {@code opening} before the connection is
+     * opened, so that another thread can {@linkplain #close() close} it to abort the connect, the TLS handshake or
+     * a greeting that never comes.
+     */
+    public static Pop3Client connect(Pop3ClientSettings settings, java.util.function.Consumer<Pop3Client> opening)
+            throws IOException {
         Pop3Client client = new Pop3Client(Objects.requireNonNull(settings, "settings"));
         try {
+            opening.accept(client);
             client.open();
             return client;
         } catch (IOException | RuntimeException | Error e) {
@@ -88,8 +100,6 @@ public final class Pop3Client implements Closeable {
     }
 
     private void open() throws IOException {
-        plainSocket = new Socket();
-        socket = plainSocket;
         try {
             plainSocket.setTcpNoDelay(true);
             plainSocket.setSoTimeout(settings.readTimeoutMs());

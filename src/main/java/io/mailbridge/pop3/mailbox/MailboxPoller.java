@@ -155,6 +155,14 @@ public final class MailboxPoller {
         }
     }
 
+    /** Makes the connection being opened abortable: {@link #abort} closes it even before the greeting. */
+    private void opening(Pop3Client client) {
+        current = client;
+        if (abortReason != null || stopped) {
+            client.close();
+        }
+    }
+
     /** The task stops: ends the session in progress and runs no other. */
     public void stop() {
         stopped = true;
@@ -271,8 +279,7 @@ public final class MailboxPoller {
                         + ": cannot load the trust store: " + e.getMessage(), e);
             }
         }
-        try (Pop3Client client = Pop3Client.connect(clientSettings)) {
-            current = client;
+        try (Pop3Client client = Pop3Client.connect(clientSettings, this::opening)) {
             if (abortReason != null || stopped) {
                 client.close(); // aborted while connecting
             }

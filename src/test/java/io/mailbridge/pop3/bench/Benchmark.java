@@ -45,7 +45,9 @@ import java.util.regex.Pattern;
  * mvn -Pbenchmark -DskipTests package -Dexec.args="--only=plain4k,wan --scale=0.2"   # a quick look
  * </pre>
  *
- * Arguments: {@code --only=plain4k,tls4k,1mb,wan,memory} (default: all); {@code --scale=F} multiplies every
+ * Arguments: {@code --only=plain4k,tls4k,1mb,wan,memory,scale} (default: all; {@code scale} is
+ * {@link PollScaleBench}: {@code --scale-mailboxes=N} (1,000) mailboxes x 10 mails on 3 worker processes, 50 ms
+ * RTT, {@code --scale-interval-ms=N} (60,000)); {@code --scale=F} multiplies every
  * message count; {@code --count=N} sets it; {@code --raw-runs=N} timed raw passes, the best is the ceiling
  * (default 3); {@code --e2e-runs=N} connector runs per throughput workload, each a new connector that publishes
  * the whole mailbox again into a new topic, the best counts (default 3); {@code --verbose} logs each POP3 session of the connector; {@code --jfr=DIR} records JFR of the in-process worker (and of the worker process of the memory
@@ -94,6 +96,9 @@ public final class Benchmark {
     private int e2eRuns = 3;
     private Path jfrDir;
     private boolean verbose;
+    private int scaleMailboxes = 1_000;
+    private long scaleIntervalMs = 60_000;
+    private final List<PollScaleBench.Result> scaleRows = new ArrayList<>();
 
     private DovecotServer dovecot;
     private ConnectCluster cluster;
@@ -139,6 +144,10 @@ public final class Benchmark {
                     rawRuns = Math.max(1, Integer.parseInt(a.substring(11)));
                 } else if (a.startsWith("--e2e-runs=")) {
                     e2eRuns = Math.max(1, Integer.parseInt(a.substring(11)));
+                } else if (a.startsWith("--scale-mailboxes=")) {
+                    scaleMailboxes = Integer.parseInt(a.substring(18));
+                } else if (a.startsWith("--scale-interval-ms=")) {
+                    scaleIntervalMs = Long.parseLong(a.substring(20));
                 } else if (a.equals("--verbose")) {
                     verbose = true;
                     // The poller logs each session (messages, bytes, duration) at INFO.
@@ -181,8 +190,8 @@ public final class Benchmark {
                 chosen.add(w);
             }
         }
-        if (chosen.isEmpty()) {
-            throw new IllegalArgumentException("--only names none of plain4k, tls4k, 1mb, wan, memory");
+        if (chosen.isEmpty() && !runsScale()) {
+            throw new IllegalArgumentException("--only names none of plain4k, tls4k, 1mb, wan, memory, scale");
         }
         return chosen;
     }
@@ -227,6 +236,10 @@ public final class Benchmark {
                 } else {
                     throughput(w);
                 }
+            }
+            if (runsScale()) {
+                scaleRows.add(new PollScaleBench(cluster.bootstrapServers(), scaleMailboxes, 10, 3, 6, 50,
+                        scaleIntervalMs).run());
             }
         } finally {
             if (recording != null) {
@@ -665,6 +678,10 @@ public final class Benchmark {
         return Double.NaN;
     }
 
+    private boolean runsScale() {
+        return only == null || only.contains("scale");
+    }
+
     private void printTable() {
         StringBuilder out = new StringBuilder("\n");
         out.append("| workload | messages | MB | raw POP3 msg/s | Connect pipeline msg/s | Mailbridge msg/s | "
@@ -696,6 +713,12 @@ public final class Benchmark {
                 .append(BULK_SETTINGS);
         if (!connectorOverrides.isEmpty()) {
             out.append(" overridden by ").append(connectorOverrides);
+        }
+        if (!scaleRows.isEmpty()) {
+            out.append("\n\n").append(String.join("\n", PollScaleBench.table(scaleRows)));
+            for (PollScaleBench.Result r : scaleRows) {
+                out.append("\n").append(r.note());
+            }
         }
         System.out.println(out);
     }

@@ -897,4 +897,30 @@ class Pop3ClientTest {
             server.verify();
         }
     }
+
+    @Test
+    void closeFromAnotherThreadAbortsAConnectWhoseGreetingNeverComes() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            Pop3ClientSettings settings = Pop3ClientSettings.builder()
+                    .host("127.0.0.1").port(silent.getLocalPort()).security(Security.NONE)
+                    .mailboxId("box-1").readTimeoutMs(30_000).build();
+            BlockingQueue<Pop3Client> opening = new LinkedBlockingQueue<>();
+            Thread closer = new Thread(() -> {
+                try {
+                    Pop3Client client = opening.take();
+                    Thread.sleep(200); // connected by now, waiting for the greeting
+                    client.close();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            closer.start();
+            long start = System.nanoTime();
+            IOException e = assertThrows(IOException.class, () -> Pop3Client.connect(settings, opening::add));
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            closer.join();
+            assertTrue(tookMs < 5_000, "aborted long before the 30 s read timeout: " + tookMs + " ms; " + e);
+            assertTrue(e.getMessage().contains("box-1"), e.getMessage());
+        }
+    }
 }
