@@ -142,17 +142,25 @@ final class PollScaleBench {
             long end = -1;
             long deadline = putStart + Duration.ofMinutes(5).toNanos();
             long published = 0;
+            long nextReport = System.nanoTime();
+            StringBuilder timeline = new StringBuilder();
             while (System.nanoTime() < deadline) {
                 published = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
                 if (published >= expected) {
                     end = System.nanoTime();
                     break;
                 }
+                if (System.nanoTime() >= nextReport) {
+                    timeline.append(String.format(Locale.ROOT, " %.0fs:%d/%d", secondsSince(putStart), published,
+                            runningTasks(started.get(0), name)));
+                    nextReport += 2_000_000_000L;
+                }
                 Thread.sleep(100);
             }
             double publishSeconds = end < 0 ? Double.NaN : (end - putStart) / 1e9;
-            log(String.format(Locale.ROOT, "PUT answered in %.2f s; %d of %d mails published %.1f s after it", putSeconds,
-                    published, expected, publishSeconds));
+            log(String.format(Locale.ROOT, "PUT answered in %.2f s; %d of %d mails published %.1f s after it"
+                    + " (seconds after the PUT: records / tasks RUNNING:%s)", putSeconds, published, expected,
+                    publishSeconds, timeline));
 
             // One idle interval: every mailbox's next poll after its first, and the workers' CPU meanwhile.
             double cpuBefore = cpuSeconds(started);
@@ -241,11 +249,26 @@ final class PollScaleBench {
         return byUser;
     }
 
+    private static int runningTasks(WorkerProcess worker, String connector) {
+        try {
+            int running = 0;
+            for (JsonNode task : worker.status(connector).path("tasks")) {
+                if ("RUNNING".equals(task.path("state").asText())) {
+                    running++;
+                }
+            }
+            return running;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
     /** The mailboxes of the task that polls the trickling mailbox, from the task configs the REST API shows. */
     private static Set<String> taskMatesOfTrickler(WorkerProcess worker, String connector) throws Exception {
         JsonNode tasks = JSON.readTree(worker.request("GET", "/connectors/" + connector + "/tasks", null).body());
         for (JsonNode task : tasks) {
-            String boxes = task.path("config").path("mailboxes").asText("");
+            JsonNode config = task.path("config");
+            String boxes = config.path("mailbridge.task.mailboxes").asText(config.path("mailboxes").asText(""));
             Set<String> set = new HashSet<>(List.of(boxes.split(",")));
             if (set.remove(TRICKLER)) {
                 return set;
