@@ -277,8 +277,9 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         order = 0;
         def.define(POLL_INTERVAL_CONFIG, Type.LONG, 60_000L, ConfigDef.Range.between(100L, 86_400_000L),
                 Importance.MEDIUM,
-                "Time between polls of one mailbox once it has nothing new, in milliseconds. While a backlog"
-                        + " remains, the next batch is fetched at once.",
+                "Time between the starts of two polls of one mailbox once it has nothing new, in milliseconds (a"
+                        + " session that takes longer is followed by the next one at once). While a backlog remains,"
+                        + " the next batch is fetched at once.",
                 GROUP_POLLING, ++order, Width.SHORT, "Poll interval (ms)");
         def.define(BATCH_MAX_MESSAGES_CONFIG, Type.INT, 10_000, ConfigDef.Range.between(1, 100_000),
                 Importance.LOW, "At most this many messages are fetched in one POP3 session. A session with a"

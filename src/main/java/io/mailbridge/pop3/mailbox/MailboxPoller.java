@@ -195,7 +195,8 @@ public final class MailboxPoller {
             fatalBackoff.reset();
             backlog = session.more;
             long endMs = System.currentTimeMillis();
-            nextDueMs = backlog ? endMs : endMs + options.pollIntervalMs();
+            // Polls start poll.interval.ms apart (the session's own time is not added), never back to back.
+            nextDueMs = backlog ? endMs : Math.max(endMs, nowMs + options.pollIntervalMs());
             if (refusedUid != null) {
                 nextDueMs = Math.max(nextDueMs, refusedRetryAtMs);
             }
