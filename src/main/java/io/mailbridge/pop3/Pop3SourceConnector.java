@@ -80,7 +80,7 @@ public class Pop3SourceConnector extends SourceConnector {
         int groups = Math.max(1, Math.min(maxTasks, mailboxIds.size()));
         List<Map<String, String>> configs = new ArrayList<>();
         for (List<String> group : ConnectorUtils.groupPartitions(mailboxIds, groups)) {
-            configs.add(Pop3SourceConnectorConfig.taskConfig(props, group));
+            configs.add(Pop3SourceConnectorConfig.taskConfig(props, configs.size(), group));
         }
         return configs;
     }

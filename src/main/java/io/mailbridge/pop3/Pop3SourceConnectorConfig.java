@@ -92,6 +92,11 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
 
     /** Internal: the mailbox aliases a task polls, set by the connector in each task's config. */
     public static final String TASK_MAILBOXES_CONFIG = "mailbridge.task.mailboxes";
+    /**
+     * Internal: the task's number, its index in {@code taskConfigs()}, which Connect makes its task id. Workers older
+     * than Kafka 4.1 do not tell a task its id, and the task tags its metrics with it.
+     */
+    public static final String TASK_ID_CONFIG = "mailbridge.task.id";
 
     static final String GROUP_CONNECTION = "Connection";
     static final String GROUP_SECURITY = "Security";
@@ -588,10 +593,11 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         return deleteAfterAck() && attachments() != AttachmentMode.INLINE && !includeRaw();
     }
 
-    /** The config of a task that polls the given mailboxes: the connector's config plus their aliases. */
-    static Map<String, String> taskConfig(Map<String, String> connectorProps, List<String> mailboxIds) {
+    /** The config of task {@code taskId}, which polls the given mailboxes: the connector's config plus their aliases. */
+    static Map<String, String> taskConfig(Map<String, String> connectorProps, int taskId, List<String> mailboxIds) {
         Map<String, String> props = new LinkedHashMap<>(connectorProps);
         props.put(TASK_MAILBOXES_CONFIG, String.join(",", mailboxIds));
+        props.put(TASK_ID_CONFIG, String.valueOf(taskId));
         return props;
     }
 

@@ -8,11 +8,11 @@ import io.mailbridge.pop3.mailbox.MailboxPoller;
 import io.mailbridge.pop3.mailbox.MailboxScheduler;
 import io.mailbridge.pop3.mailbox.RecordQueue;
 import io.mailbridge.pop3.mailbox.PollerOptions;
+import io.mailbridge.pop3.metrics.MetricsRegistry;
 import io.mailbridge.pop3.offset.OffsetKeys;
 import io.mailbridge.pop3.offset.UidlOffset;
 import io.mailbridge.pop3.record.MessageMapper;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
@@ -44,6 +44,8 @@ public class Pop3SourceTask extends SourceTask {
     private static final int MAX_POLL_RECORDS = 2_000;
     /** stop() waits this long for the sessions to end; Connect's graceful shutdown allows 5 s. */
     private static final long STOP_WAIT_MS = 4_000;
+    /** Connect puts the connector's name in its config, so in every task config made from it. */
+    private static final String CONNECTOR_NAME_CONFIG = "name";
 
     private final Map<String, MailboxPoller> pollers = new LinkedHashMap<>();
     private final List<MailboxMetrics> metrics = new ArrayList<>();
@@ -76,7 +78,8 @@ public class Pop3SourceTask extends SourceTask {
         Map<Map<String, Object>, Map<String, Object>> offsets =
                 context.offsetStorageReader().offsets(partitions);
         PollerOptions options = PollerOptions.from(config);
-        PluginMetrics pluginMetrics = pluginMetrics();
+        MetricsRegistry metricsRegistry = MetricsRegistry.forTask(context, props.getOrDefault(CONNECTOR_NAME_CONFIG, ""),
+                Integer.parseInt(props.getOrDefault(Pop3SourceConnectorConfig.TASK_ID_CONFIG, "0")));
         for (MailboxSettings m : mailboxes) {
             Map<String, Object> committed = offsets == null ? null : offsets.get(OffsetKeys.partition(m.id()));
             UidlOffset offset;
@@ -86,7 +89,7 @@ public class Pop3SourceTask extends SourceTask {
                 throw new ConnectException("Mailbox " + m.id() + ": the committed offset cannot be read (" + e.getMessage()
                         + "); reset or alter it through the Connect offsets REST API", e);
             }
-            MailboxMetrics mailboxMetrics = new MailboxMetrics(pluginMetrics, m.id());
+            MailboxMetrics mailboxMetrics = new MailboxMetrics(metricsRegistry, m.id());
             metrics.add(mailboxMetrics);
             MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
             pollers.put(m.id(), new MailboxPoller(m, options, mapper, offset, mailboxMetrics));
@@ -105,14 +108,6 @@ public class Pop3SourceTask extends SourceTask {
         scheduler = new MailboxScheduler("mailbridge-" + taskId, new ArrayList<>(pollers.values()),
                 config.sessionsPerTask(), queue, config.sessionTimeoutMs());
         scheduler.start();
-    }
-
-    private PluginMetrics pluginMetrics() {
-        try {
-            return context.pluginMetrics();
-        } catch (LinkageError | UnsupportedOperationException e) {
-            return null; // a worker older than Kafka 4.1
-        }
     }
 
     /**

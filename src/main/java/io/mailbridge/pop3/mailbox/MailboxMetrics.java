@@ -1,8 +1,8 @@
 package io.mailbridge.pop3.mailbox;
 
+import io.mailbridge.pop3.metrics.MetricsRegistry;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.metrics.Gauge;
-import org.apache.kafka.common.metrics.PluginMetrics;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * Per-mailbox counters, published through the worker's plugin metrics (KIP-877, Kafka 4.1+) with the tag
- * {@code mailbox=<id>}, so they appear in JMX next to the task's own metrics. On older workers they are kept but
- * not exported.
+ * Per-mailbox counters, published with the tag {@code mailbox=<id>} through the task's {@link MetricsRegistry}: the
+ * worker's plugin metrics (KIP-877, Kafka 4.1+), or on older workers the connector's own JMX registry under the same
+ * MBean names.
  */
 public final class MailboxMetrics implements AutoCloseable {
 
@@ -32,12 +32,13 @@ public final class MailboxMetrics implements AutoCloseable {
     /** When the oldest message not yet published was first listed; 0 when there is none. */
     private final AtomicLong oldestPendingSinceMs = new AtomicLong();
     private volatile String oldestPendingUid;
-    private final PluginMetrics pluginMetrics;
+    private final MetricsRegistry registry;
     private final List<MetricName> names = new ArrayList<>();
 
-    public MailboxMetrics(PluginMetrics pluginMetrics, String mailboxId) {
-        this.pluginMetrics = pluginMetrics;
-        if (pluginMetrics != null) {
+    /** @param registry where the metrics go; null keeps them in this object only */
+    public MailboxMetrics(MetricsRegistry registry, String mailboxId) {
+        this.registry = registry;
+        if (registry != null) {
             LinkedHashMap<String, String> tags = new LinkedHashMap<>();
             tags.put("mailbox", mailboxId);
             gauge(tags, "messages-total", "Messages published", messages::get);
@@ -57,14 +58,14 @@ public final class MailboxMetrics implements AutoCloseable {
     }
 
     private void gauge(LinkedHashMap<String, String> tags, String name, String doc, Supplier<Long> value) {
-        MetricName metricName = pluginMetrics.metricName(name, doc, tags);
+        MetricName metricName = registry.metricName(name, doc, tags);
         Gauge<Long> gauge = (config, now) -> value.get();
         try {
-            pluginMetrics.addMetric(metricName, gauge);
+            registry.addMetric(metricName, gauge);
         } catch (IllegalArgumentException alreadyRegistered) {
             // a previous instance of this task that the worker abandoned still holds the name: take it over
-            pluginMetrics.removeMetric(metricName);
-            pluginMetrics.addMetric(metricName, gauge);
+            registry.removeMetric(metricName);
+            registry.addMetric(metricName, gauge);
         }
         names.add(metricName);
     }
@@ -128,9 +129,9 @@ public final class MailboxMetrics implements AutoCloseable {
 
     @Override
     public void close() {
-        if (pluginMetrics != null) {
+        if (registry != null) {
             for (MetricName name : names) {
-                pluginMetrics.removeMetric(name);
+                registry.removeMetric(name);
             }
         }
     }

@@ -87,6 +87,18 @@ public final class WorkerProcess implements AutoCloseable {
     public static WorkerProcess start(Path workDir, String bootstrapServers, Path pluginPath, String groupId,
                                       Map<String, String> extraWorkerProps, List<String> jvmOptions)
             throws IOException, InterruptedException {
+        return start(workDir, bootstrapServers, pluginPath, groupId, extraWorkerProps, jvmOptions, workerClasspath());
+    }
+
+    /**
+     * Like {@link #start(Path, String, Path, String, Map, List)}, on a worker made of the given classpath, e.g. the
+     * jars of another Kafka release ({@link WorkerJars}). Logging is set up for log4j2 (Kafka 4.x) and for reload4j
+     * (Kafka 3.x) alike.
+     */
+    public static WorkerProcess start(Path workDir, String bootstrapServers, Path pluginPath, String groupId,
+                                      Map<String, String> extraWorkerProps, List<String> jvmOptions,
+                                      String classpath)
+            throws IOException, InterruptedException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -121,13 +133,23 @@ public final class WorkerProcess implements AutoCloseable {
                 + "\"><PatternLayout pattern=\"%d %-5level [%t] %c{1}: %msg%n\"/></File></Appenders><Loggers>"
                 + "<Logger name=\"io.mailbridge\" level=\"INFO\"/><Root level=\"WARN\"><AppenderRef ref=\"f\"/></Root>"
                 + "</Loggers></Configuration>");
+        Path log4j1 = workDir.resolve("log4j-worker.properties");
+        Files.writeString(log4j1, String.join("\n",
+                "log4j.rootLogger=WARN, f",
+                "log4j.logger.io.mailbridge=INFO",
+                "log4j.appender.f=org.apache.log4j.FileAppender",
+                "log4j.appender.f.File=" + log,
+                "log4j.appender.f.layout=org.apache.log4j.PatternLayout",
+                "log4j.appender.f.layout.ConversionPattern=%d %-5p [%t] %c{1}: %m%n",
+                ""));
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
         command.addAll(jvmOptions);
         command.add("-Dlog4j2.configurationFile=" + log4j.toAbsolutePath());
+        command.add("-Dlog4j.configuration=" + log4j1.toUri());
         command.add("-cp");
-        command.add(workerClasspath());
+        command.add(classpath);
         command.add("org.apache.kafka.connect.cli.ConnectDistributed");
         command.add(props.toAbsolutePath().toString());
         Process process = new ProcessBuilder(command)
