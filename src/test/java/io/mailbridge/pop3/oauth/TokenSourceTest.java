@@ -54,7 +54,7 @@ class TokenSourceTest {
     }
 
     private TokenSource source(OAuthSettings settings) {
-        return new TokenSource("mbx", settings, new TokenEndpoint(settings, 2_000, 2_000), now::get);
+        return new TokenSource("mbx", settings, new TokenEndpoint(settings, 10_000, 10_000), now::get);
     }
 
     @Test
