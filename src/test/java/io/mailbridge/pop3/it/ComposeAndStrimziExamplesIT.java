@@ -74,6 +74,19 @@ class ComposeAndStrimziExamplesIT {
         cluster = ConnectCluster.start("deployment-examples", 1, workerProps);
     }
 
+    @Test
+    void strimziBuildFetchesTheAttachedPluginZipWithItsSha512() throws Exception {
+        JsonNode plugins = strimzi("KafkaConnect").path("spec").path("build").path("plugins");
+        assertEquals(1, plugins.size(), plugins.toString());
+        JsonNode artifact = plugins.get(0).path("artifacts").get(0);
+        assertEquals("zip", artifact.path("type").asText());
+        // The Maven repository path of the zip the build attaches (classifier plugin, type zip).
+        assertTrue(artifact.path("url").asText().matches(
+                "https://\\S+/io/mailbridge/kafka-connect-pop3/([^/]+)/kafka-connect-pop3-\\1-plugin\\.zip"),
+                artifact.path("url").asText());
+        assertTrue(artifact.path("sha512sum").asText().matches("[0-9a-f]{128}"), artifact.toString());
+    }
+
     @AfterAll
     static void stopWorker() {
         if (cluster != null) {
