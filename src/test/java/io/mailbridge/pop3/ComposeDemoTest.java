@@ -111,6 +111,24 @@ class ComposeDemoTest {
                 "ComposeAndStrimziExamplesIT checks the demo's GreenMail setup with the test dependency's version");
     }
 
+    @Test
+    void dockerfileCopiesTheArchiveMavenBuildsIntoTheSameKafkaImageAsTheBroker() throws IOException {
+        String dockerfile = Files.readString(Path.of("docker", "Dockerfile"));
+        Matcher copy = Pattern.compile("(?m)^COPY (target/components/packages/(\\S+)) ").matcher(dockerfile);
+        assertTrue(copy.find(), "the Dockerfile copies the plugin archive: " + dockerfile);
+        Matcher finalName = Pattern.compile("<finalName>([^<]+)</finalName>").matcher(Files.readString(Path.of("pom.xml")));
+        assertTrue(finalName.find());
+        String archive = finalName.group(1).replace("${project.version}", "0.1.0") + ".zip";
+        String glob = copy.group(2).replace(".", "\\.").replace("*", "[^/]*");
+        assertTrue(archive.matches(glob), copy.group(1) + " matches the archive mvn package writes, e.g. " + archive);
+
+        Matcher from = Pattern.compile("(?m)^FROM (apache/kafka:\\S+)").matcher(dockerfile);
+        assertTrue(from.find(), "the worker image is Apache Kafka's");
+        String brokerImage = new YAMLMapper().readTree(COMPOSE.toFile()).path("services").path("kafka").path("image")
+                .asText();
+        assertEquals(brokerImage, from.group(1), "worker and broker run the same Kafka version");
+    }
+
     /**
      * {source, target} of a bind mount, in the short form {@code docker-compose} 1.x prints
      * ({@code /abs/source:/target:ro}) or the long form of newer Compose; null for a named volume.
