@@ -82,6 +82,7 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     public static final String SESSION_TIMEOUT_CONFIG = "session.timeout.ms";
     public static final String QUEUE_MAX_RECORDS_CONFIG = "queue.max.records";
     public static final String QUEUE_MAX_BYTES_CONFIG = "queue.max.bytes";
+    public static final String METRICS_PER_MAILBOX_MAX_CONFIG = "metrics.per.mailbox.max";
 
     public static final String MESSAGE_MAX_BYTES_CONFIG = "message.max.bytes";
     public static final String OVERSIZE_POLICY_CONFIG = "oversize.policy";
@@ -353,6 +354,13 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                 "Most bytes of records a task holds between its sessions and the worker (each record counted at an upper"
                         + " bound of its size as the JSON converter writes it); a session waits while the queue is full.",
                 GROUP_POLLING, ++order, Width.SHORT, "Queue size (bytes)");
+        def.define(METRICS_PER_MAILBOX_MAX_CONFIG, Type.INT, 1_000, ConfigDef.Range.between(0, 1_000_000),
+                Importance.LOW,
+                "A task with at most this many mailboxes registers the per-mailbox metrics (tag mailbox=<id>) of"
+                        + " each; a task with more registers them only for a mailbox while it is failing, since each"
+                        + " mailbox's metrics cost about 8 KB of worker heap. The task totals (no mailbox tag) are"
+                        + " always registered.",
+                GROUP_POLLING, ++order, Width.SHORT, "Per-mailbox metrics up to");
         def.define(MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG, Type.INT, 5, ConfigDef.Range.between(1, 100),
                 Importance.LOW,
                 "How many sessions in a row the server may refuse to deliver a message (-ERR to RETR or TOP, e.g. a"
@@ -613,6 +621,10 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
 
     public long queueMaxBytes() {
         return getLong(QUEUE_MAX_BYTES_CONFIG);
+    }
+
+    public int metricsPerMailboxMax() {
+        return getInt(METRICS_PER_MAILBOX_MAX_CONFIG);
     }
 
     public long mailboxesSourceRefreshMs() {

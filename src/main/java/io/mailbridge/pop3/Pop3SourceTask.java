@@ -7,6 +7,7 @@ import io.mailbridge.pop3.mailbox.MailboxMetrics;
 import io.mailbridge.pop3.mailbox.MailboxPoller;
 import io.mailbridge.pop3.mailbox.MailboxScheduler;
 import io.mailbridge.pop3.mailbox.RecordQueue;
+import io.mailbridge.pop3.mailbox.TaskMetrics;
 import io.mailbridge.pop3.mailbox.PollerOptions;
 import io.mailbridge.pop3.offset.OffsetKeys;
 import io.mailbridge.pop3.offset.UidlOffset;
@@ -47,6 +48,7 @@ public class Pop3SourceTask extends SourceTask {
 
     private final Map<String, MailboxPoller> pollers = new LinkedHashMap<>();
     private final List<MailboxMetrics> metrics = new ArrayList<>();
+    private TaskMetrics taskMetrics;
     private RecordQueue queue;
     private MailboxScheduler scheduler;
 
@@ -77,6 +79,13 @@ public class Pop3SourceTask extends SourceTask {
                 context.offsetStorageReader().offsets(partitions);
         PollerOptions options = PollerOptions.from(config);
         PluginMetrics pluginMetrics = pluginMetrics();
+        boolean perMailboxMetrics = mailboxes.size() <= config.metricsPerMailboxMax();
+        if (!perMailboxMetrics) {
+            log.info("Task of {} mailboxes, more than {}={}: per-mailbox metrics are registered only for failing"
+                    + " mailboxes; the task totals cover all", mailboxes.size(),
+                    Pop3SourceConnectorConfig.METRICS_PER_MAILBOX_MAX_CONFIG, config.metricsPerMailboxMax());
+        }
+        MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
         for (MailboxSettings m : mailboxes) {
             Map<String, Object> committed = offsets == null ? null : offsets.get(OffsetKeys.partition(m.id()));
             UidlOffset offset;
@@ -86,9 +95,8 @@ public class Pop3SourceTask extends SourceTask {
                 throw new ConnectException("Mailbox " + m.id() + ": the committed offset cannot be read (" + e.getMessage()
                         + "); reset or alter it through the Connect offsets REST API", e);
             }
-            MailboxMetrics mailboxMetrics = new MailboxMetrics(pluginMetrics, m.id());
+            MailboxMetrics mailboxMetrics = new MailboxMetrics(pluginMetrics, m.id(), perMailboxMetrics);
             metrics.add(mailboxMetrics);
-            MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
             pollers.put(m.id(), new MailboxPoller(m, options, mapper, offset, mailboxMetrics));
             if (m.security() == Security.NONE) {
                 log.warn("Mailbox {}: pop3.security=none: the user name{} and all mail travel unencrypted to {}:{};"
@@ -99,6 +107,7 @@ public class Pop3SourceTask extends SourceTask {
                     ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
                     : "after UIDL " + offset.uidl());
         }
+        taskMetrics = new TaskMetrics(pluginMetrics, metrics);
         String taskId = mailboxes.size() == 1 ? mailboxes.get(0).id()
                 : mailboxes.get(0).id() + "+" + (mailboxes.size() - 1);
         queue = new RecordQueue(config.queueMaxRecords(), config.queueMaxBytes());
@@ -151,6 +160,9 @@ public class Pop3SourceTask extends SourceTask {
         }
         for (MailboxMetrics m : metrics) {
             m.close();
+        }
+        if (taskMetrics != null) {
+            taskMetrics.close();
         }
     }
 }

@@ -76,7 +76,6 @@ public final class MailboxPoller {
     private final PollerOptions options;
     private final MessageMapper mapper;
     private final MailboxState state;
-    private final Map<String, Object> partition;
     private Pop3ClientSettings clientSettings;
     private final Backoff transientBackoff = new Backoff(TRANSIENT_BACKOFF_INITIAL_MS, TRANSIENT_BACKOFF_MAX_MS);
     private final Backoff fatalBackoff = new Backoff(FATAL_BACKOFF_INITIAL_MS, FATAL_BACKOFF_MAX_MS);
@@ -107,7 +106,6 @@ public final class MailboxPoller {
         this.metrics = metrics;
         this.state = new MailboxState(options.deleteAfterAck(), options.startFrom(), options.uidlMismatchPolicy(),
                 options.uidlMismatchThreshold(), options.workerMayDropRecords(), committed);
-        this.partition = OffsetKeys.partition(mailbox.id());
         this.budget = new RecordBudget(options.recordMaxBytes());
         if (state.unknownOutcomes() > 0) {
             log.warn("Mailbox {}: the committed offset cannot tell whether the worker delivered or dropped the"
@@ -121,8 +119,9 @@ public final class MailboxPoller {
         return mailbox.id();
     }
 
+    /** Made when asked for rather than kept: an idle mailbox need not hold a map (about 200 bytes). */
     public Map<String, Object> partition() {
-        return partition;
+        return OffsetKeys.partition(mailbox.id());
     }
 
     /** When this mailbox wants its next session, in epoch milliseconds. */
@@ -662,7 +661,7 @@ public final class MailboxPoller {
         ConnectHeaders headers = new ConnectHeaders();
         headers.addString(HEADER_MAILBOX, mailbox.id());
         headers.addString(HEADER_UID, uid);
-        return new SourceRecord(partition, offset.toMap(), options.topic(), null, Schema.STRING_SCHEMA,
+        return new SourceRecord(partition(), offset.toMap(), options.topic(), null, Schema.STRING_SCHEMA,
                 mailbox.id() + "/" + uid, MessageSchema.VALUE, value, null, headers);
     }
 
