@@ -86,16 +86,41 @@ final class Scale10kBenchmark {
                     secondsSince(t)));
             Path dir = Files.createTempDirectory("mailbridge-bench-10k-");
             Path pluginPath = WorkerProcess.installPlugin(dir);
-            results.add(once("loopback", dovecot.host(), dovecot.plainPort(), dir, pluginPath));
+            results.add(once("loopback", dovecot.host(), dovecot.plainPort(), dir, pluginPath, null));
+            results.add(once("loopback, mailboxes.source", dovecot.host(), dovecot.plainPort(), dir, pluginPath,
+                    dir.resolve("mailboxes.properties")));
             try (LatencyProxy wan = new LatencyProxy(dovecot.host(), dovecot.plainPort(), 25)) {
-                results.add(once("50 ms RTT", "127.0.0.1", wan.port(), dir, pluginPath));
+                results.add(once("50 ms RTT", "127.0.0.1", wan.port(), dir, pluginPath, null));
             }
         }
         print();
         return results;
     }
 
-    private Map<String, String> config(String topic, String host, int port) {
+    /**
+     * The connector config: the plain form, or with {@code source} set the same definitions written to that file
+     * and named by {@code mailboxes.source}.
+     */
+    private Map<String, String> config(String topic, String host, int port, Path source) throws Exception {
+        Map<String, String> plain = plainConfig(topic, host, port);
+        if (source == null) {
+            return plain;
+        }
+        StringBuilder file = new StringBuilder();
+        Map<String, String> config = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : plain.entrySet()) {
+            if (e.getKey().startsWith("mailbox.")) {
+                file.append(e.getKey()).append('=').append(e.getValue()).append('\n');
+            } else if (!e.getKey().equals("mailboxes")) {
+                config.put(e.getKey(), e.getValue());
+            }
+        }
+        Files.writeString(source, file.toString());
+        config.put("mailboxes.source", source.toString());
+        return config;
+    }
+
+    private Map<String, String> plainConfig(String topic, String host, int port) {
         Map<String, String> config = new LinkedHashMap<>();
         config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
         config.put("tasks.max", String.valueOf(TASKS));
@@ -117,8 +142,9 @@ final class Scale10kBenchmark {
         return config;
     }
 
-    private Result once(String variant, String host, int port, Path dir, Path pluginPath) throws Exception {
-        String slug = variant.startsWith("loop") ? "lo" : "wan";
+    private Result once(String variant, String host, int port, Path dir, Path pluginPath, Path source)
+            throws Exception {
+        String slug = (variant.startsWith("loop") ? "lo" : "wan") + (source == null ? "" : "-src");
         Path gcLog = dir.resolve("gc-" + slug + ".log");
         List<String> jvm = List.of("-Xmx768m", "-Xlog:gc:file=" + gcLog + ":uptime,level,tags",
                 "-XX:+ExitOnOutOfMemoryError");
@@ -130,7 +156,7 @@ final class Scale10kBenchmark {
              HeapSampler sampler = new HeapSampler(worker.pid(), 10)) {
             long baseline = sampler.usedAfterFullGc();
             sampler.reset();
-            Map<String, String> config = config(topic, host, port);
+            Map<String, String> config = config(topic, host, port, source);
             String name = "scale10k-" + slug;
             long start = System.nanoTime();
             worker.putConnector(name, config);
