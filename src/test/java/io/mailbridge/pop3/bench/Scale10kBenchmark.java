@@ -31,7 +31,11 @@ import java.util.StringJoiner;
  * <p>Measured per run: the PUT of the config; how long after it all six tasks are RUNNING; the time from the PUT
  * until the topic holds all 10,000 records; whether the worker met an OutOfMemoryError; the peak heap (sampled
  * every 10 ms over JMX); and the heap per idle mailbox: the used heap after a full GC once every mailbox is idle
- * (all offsets committed, no session open), minus the same before the connector was created, over 10,000.
+ * (all offsets committed, no session open), minus the same before the connector was created, over 10,000; and,
+ * from a second run of the same form with 1,000 mailboxes on a fresh worker, what each further idle mailbox adds
+ * ((idle heap at 10,000 - idle heap at 1,000) / 9,000), which leaves out what a worker holds per task whatever its
+ * mailboxes (six producers, 48 session threads' buffers). The loopback runs are repeated with the mailbox
+ * definitions in a file named by {@code mailboxes.source}, the connector config then being a few hundred bytes.
  *
  * <pre>mvn -Pbenchmark -DskipTests package -Dexec.args="--only=scale10k"</pre>
  */
@@ -45,7 +49,20 @@ final class Scale10kBenchmark {
 
     /** One run's figures. */
     record Result(String variant, double putSeconds, double runningSeconds, double publishSeconds, long published,
-                  long peakHeapBytes, double heapPerIdleMailbox, boolean oom, String note) {
+                  long peakHeapBytes, long idleHeapBytes, double heapPerIdleMailbox, double marginalPerMailbox,
+                  boolean oom, String note) {
+
+        /**
+         * With the idle heap of the same run at fewer mailboxes: what each further mailbox adds, without what the
+         * worker holds per task whatever its mailboxes (producers, session threads' buffers, task metrics).
+         */
+        Result withMarginal(Result fewer, int moreMailboxes) {
+            double marginal = (double) (idleHeapBytes - fewer.idleHeapBytes) / moreMailboxes;
+            return new Result(variant, putSeconds, runningSeconds, publishSeconds, published, peakHeapBytes,
+                    idleHeapBytes, heapPerIdleMailbox, marginal, oom, note + String.format(Locale.ROOT,
+                    "; idle heap %d MB at %d mailboxes, %d MB at %d", idleHeapBytes >> 20, published,
+                    fewer.idleHeapBytes >> 20, fewer.published));
+        }
     }
 
     private final String bootstrapServers;
@@ -86,11 +103,18 @@ final class Scale10kBenchmark {
                     secondsSince(t)));
             Path dir = Files.createTempDirectory("mailbridge-bench-10k-");
             Path pluginPath = WorkerProcess.installPlugin(dir);
-            results.add(once("loopback", dovecot.host(), dovecot.plainPort(), dir, pluginPath, null));
-            results.add(once("loopback, mailboxes.source", dovecot.host(), dovecot.plainPort(), dir, pluginPath,
-                    dir.resolve("mailboxes.properties")));
+            Path source = dir.resolve("mailboxes.properties");
+            int reference = Math.max(1, mailboxes / 10);
+            Result plain = once("loopback", dovecot.host(), dovecot.plainPort(), dir, pluginPath, null, mailboxes);
+            Result plainRef = once("loopback", dovecot.host(), dovecot.plainPort(), dir, pluginPath, null, reference);
+            results.add(plain.withMarginal(plainRef, mailboxes - reference));
+            Result src = once("loopback, mailboxes.source", dovecot.host(), dovecot.plainPort(), dir, pluginPath,
+                    source, mailboxes);
+            Result srcRef = once("loopback, mailboxes.source", dovecot.host(), dovecot.plainPort(), dir, pluginPath,
+                    source, reference);
+            results.add(src.withMarginal(srcRef, mailboxes - reference));
             try (LatencyProxy wan = new LatencyProxy(dovecot.host(), dovecot.plainPort(), 25)) {
-                results.add(once("50 ms RTT", "127.0.0.1", wan.port(), dir, pluginPath, null));
+                results.add(once("50 ms RTT", "127.0.0.1", wan.port(), dir, pluginPath, null, mailboxes));
             }
         }
         print();
@@ -101,8 +125,9 @@ final class Scale10kBenchmark {
      * The connector config: the plain form, or with {@code source} set the same definitions written to that file
      * and named by {@code mailboxes.source}.
      */
-    private Map<String, String> config(String topic, String host, int port, Path source) throws Exception {
-        Map<String, String> plain = plainConfig(topic, host, port);
+    private Map<String, String> config(String topic, String host, int port, Path source, int count)
+            throws Exception {
+        Map<String, String> plain = plainConfig(topic, host, port, count);
         if (source == null) {
             return plain;
         }
@@ -120,7 +145,7 @@ final class Scale10kBenchmark {
         return config;
     }
 
-    private Map<String, String> plainConfig(String topic, String host, int port) {
+    private Map<String, String> plainConfig(String topic, String host, int port, int count) {
         Map<String, String> config = new LinkedHashMap<>();
         config.put("connector.class", "io.mailbridge.pop3.Pop3SourceConnector");
         config.put("tasks.max", String.valueOf(TASKS));
@@ -132,19 +157,19 @@ final class Scale10kBenchmark {
         // a mailbox is polled every 5 minutes once it is empty: 10,000 mailboxes make 33 sessions a second
         config.put("poll.interval.ms", "300000");
         StringJoiner aliases = new StringJoiner(",");
-        for (int i = 0; i < mailboxes; i++) {
+        for (int i = 0; i < count; i++) {
             aliases.add("m" + user(i));
         }
         config.put("mailboxes", aliases.toString());
-        for (int i = 0; i < mailboxes; i++) {
+        for (int i = 0; i < count; i++) {
             config.put("mailbox.m" + user(i) + ".pop3.username", user(i));
         }
         return config;
     }
 
-    private Result once(String variant, String host, int port, Path dir, Path pluginPath, Path source)
+    private Result once(String variant, String host, int port, Path dir, Path pluginPath, Path source, int count)
             throws Exception {
-        String slug = (variant.startsWith("loop") ? "lo" : "wan") + (source == null ? "" : "-src");
+        String slug = (variant.startsWith("loop") ? "lo" : "wan") + (source == null ? "" : "-src") + "-" + count;
         Path gcLog = dir.resolve("gc-" + slug + ".log");
         List<String> jvm = List.of("-Xmx768m", "-Xlog:gc:file=" + gcLog + ":uptime,level,tags",
                 "-XX:+ExitOnOutOfMemoryError");
@@ -156,7 +181,7 @@ final class Scale10kBenchmark {
              HeapSampler sampler = new HeapSampler(worker.pid(), 10)) {
             long baseline = sampler.usedAfterFullGc();
             sampler.reset();
-            Map<String, String> config = config(topic, host, port, source);
+            Map<String, String> config = config(topic, host, port, source, count);
             String name = "scale10k-" + slug;
             long start = System.nanoTime();
             worker.putConnector(name, config);
@@ -164,7 +189,7 @@ final class Scale10kBenchmark {
             long afterPut = System.nanoTime();
             double running = Double.NaN;
             double published = Double.NaN;
-            long count = 0;
+            long n = 0;
             long deadline = start + PUBLISH_TIMEOUT.toNanos();
             while (System.nanoTime() < deadline && worker.isAlive()) {
                 if (Double.isNaN(running) && allTasksRunning(worker.status(name))) {
@@ -172,28 +197,31 @@ final class Scale10kBenchmark {
                     log(String.format(Locale.ROOT, "%s: all %d tasks RUNNING %.1f s after the PUT", variant, TASKS,
                             running));
                 }
-                count = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
-                if (count >= mailboxes) {
+                n = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
+                if (n >= count) {
                     published = secondsSince(start);
                     break;
                 }
                 Thread.sleep(50);
             }
-            log(String.format(Locale.ROOT, "%s: %d of %d mails published, %.1f s after the PUT", variant, count,
-                    mailboxes, published));
-            String idleNote = awaitIdle(worker, sampler.server(), name, Duration.ofMinutes(2));
+            log(String.format(Locale.ROOT, "%s: %d of %d mails published, %.1f s after the PUT", variant, n,
+                    count, published));
+            String idleNote = awaitIdle(worker, sampler.server(), name, count, Duration.ofMinutes(2));
             long peak = sampler.sampledPeak();
             long idle = sampler.usedAfterFullGc();
-            double perMailbox = (double) (idle - baseline) / mailboxes;
-            log(String.format(Locale.ROOT, "%s: heap after full GC %d MB idle with the connector, %d MB before it:"
-                    + " %.0f bytes per idle mailbox; peak heap %d MB", variant, idle >> 20, baseline >> 20,
+            double perMailbox = (double) (idle - baseline) / count;
+            log(String.format(Locale.ROOT, "%s, %d mailboxes: heap after full GC %d MB idle with the connector, %d MB"
+                    + " before it: %.0f bytes per idle mailbox; peak heap %d MB", variant, count, idle >> 20, baseline >> 20,
                     perMailbox, peak >> 20));
-            histogram(worker.pid(), 25);
+            if (count == mailboxes) {
+                histogram(worker.pid(), 25);
+            }
             boolean oom = worker.logText().contains("OutOfMemoryError") || !worker.isAlive();
             String note = String.format(Locale.ROOT, "PUT body %d KB; %s", jsonSize(config) / 1024,
                     idleNote);
             worker.request("DELETE", "/connectors/" + name, null);
-            return new Result(variant, put, running, published, count, peak, perMailbox, oom, note);
+            return new Result(variant, put, running, published, n, peak, idle - baseline, perMailbox, Double.NaN,
+                    oom, note);
         }
     }
 
@@ -214,15 +242,15 @@ final class Scale10kBenchmark {
      * Waits until every mailbox is idle: its offset committed, and no session open in any task (the task totals of
      * the plugin metrics). Returns what was seen.
      */
-    private String awaitIdle(WorkerProcess worker, MBeanServerConnection jmx, String name, Duration timeout)
-            throws Exception {
+    private String awaitIdle(WorkerProcess worker, MBeanServerConnection jmx, String name, int count,
+                             Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         int committed = 0;
         long open = -1;
         while (System.nanoTime() < deadline) {
             committed = worker.committedOffsets(name).size();
             open = taskTotal(jmx, "sessions-open");
-            if (committed >= mailboxes && open == 0) {
+            if (committed >= count && open == 0) {
                 return "idle: " + committed + " offsets committed, no session open";
             }
             Thread.sleep(500);
@@ -269,14 +297,15 @@ final class Scale10kBenchmark {
     private void print() {
         System.out.println();
         System.out.println("| scale10k run | PUT (<= 10 s) | all tasks RUNNING after PUT (<= 30 s) | 10,000 published"
-                + " after PUT (<= 120 s) | OutOfMemoryError | peak heap (-Xmx768m) | heap per idle mailbox"
-                + " (<= 2 KB) |");
-        System.out.println("| --- | ---: | ---: | ---: | --- | ---: | ---: |");
+                + " after PUT (<= 120 s) | OutOfMemoryError | peak heap (-Xmx768m) | idle heap / mailboxes"
+                + " | heap per further idle mailbox (<= 2 KB) |");
+        System.out.println("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "| %s | %.1f s | %.1f s | %s | %s | %d MB | %.0f B |%n", r.variant,
+            System.out.printf(Locale.ROOT, "| %s | %.1f s | %.1f s | %s | %s | %d MB | %.0f B | %s |%n", r.variant,
                     r.putSeconds, r.runningSeconds, Double.isNaN(r.publishSeconds) ? "TIMEOUT (" + r.published + ")"
                             : String.format(Locale.ROOT, "%.1f s", r.publishSeconds), r.oom ? "yes" : "none",
-                    r.peakHeapBytes >> 20, r.heapPerIdleMailbox);
+                    r.peakHeapBytes >> 20, r.heapPerIdleMailbox, Double.isNaN(r.marginalPerMailbox) ? "-"
+                            : String.format(Locale.ROOT, "%.0f B", r.marginalPerMailbox));
         }
         for (Result r : results) {
             System.out.println("  " + r.variant + ": " + r.note);
