@@ -64,7 +64,7 @@ public class Pop3SourceConnector extends SourceConnector {
         } catch (ConfigException e) {
             throw new ConnectException("Invalid Mailbridge POP3 configuration: " + e.getMessage(), e);
         }
-        this.givenProps = new LinkedHashMap<>(props);
+        this.givenProps = props; // read only; kept to read the source again
         use(expanded, config);
         log.info("Starting Mailbridge POP3 connector {} for {} mailbox(es){}", version(), mailboxIds.size(),
                 mailboxIds.size() <= 20 ? ": " + mailboxIds : ", from " + mailboxIds.get(0) + " to "

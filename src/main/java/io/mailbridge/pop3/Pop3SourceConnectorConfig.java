@@ -488,7 +488,7 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         String trustType = string(alias, TRUSTSTORE_TYPE_CONFIG);
         OAuthSettings oauth = oauth(alias, upper);
         return new MailboxSettings(id, alias, host, effectivePort, security, username,
-                (Password) value(alias, PASSWORD_CONFIG), upper,
+                (Password) value(alias, PASSWORD_CONFIG), List.copyOf(upper), // List.of() shared when empty
                 string(alias, TRUSTSTORE_LOCATION_CONFIG), (Password) value(alias, TRUSTSTORE_PASSWORD_CONFIG),
                 trustType == null ? null : trustType.toUpperCase(Locale.ROOT),
                 (Boolean) value(alias, ENDPOINT_IDENTIFICATION_CONFIG),

@@ -76,7 +76,6 @@ public final class MailboxPoller {
     private final PollerOptions options;
     private final MessageMapper mapper;
     private final MailboxState state;
-    private Pop3ClientSettings clientSettings;
     private final Backoff transientBackoff = new Backoff(TRANSIENT_BACKOFF_INITIAL_MS, TRANSIENT_BACKOFF_MAX_MS);
     private final Backoff fatalBackoff = new Backoff(FATAL_BACKOFF_INITIAL_MS, FATAL_BACKOFF_MAX_MS);
     private final Backoff refusalBackoff = new Backoff(REFUSAL_BACKOFF_INITIAL_MS, REFUSAL_BACKOFF_MAX_MS);
@@ -262,13 +261,14 @@ public final class MailboxPoller {
 
     private void runSession(long nowMs, Session session) throws IOException, InterruptedException {
         lastLoginMs = nowMs;
-        if (clientSettings == null) {
-            try {
-                clientSettings = ClientSettingsFactory.create(mailbox);
-            } catch (IOException | RuntimeException e) {
-                throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id()
-                        + ": cannot load the trust store: " + e.getMessage(), e);
-            }
+        // made per session, not kept: an idle mailbox holds no settings; the trust store's SSL context is cached
+        // per file by the factory, so this does not read the file again
+        Pop3ClientSettings clientSettings;
+        try {
+            clientSettings = ClientSettingsFactory.create(mailbox);
+        } catch (IOException | RuntimeException e) {
+            throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id()
+                    + ": cannot load the trust store: " + e.getMessage(), e);
         }
         try (Pop3Client client = Pop3Client.connect(clientSettings)) {
             current = client;
