@@ -45,6 +45,8 @@ public class Pop3SourceTask extends SourceTask {
     private static final int MAX_POLL_RECORDS = 2_000;
     /** stop() waits this long for the sessions to end; Connect's graceful shutdown allows 5 s. */
     private static final long STOP_WAIT_MS = 4_000;
+    /** A task of more mailboxes logs one summary line at start instead of one line per mailbox (at DEBUG then). */
+    private static final int MAX_MAILBOX_START_LINES = 20;
 
     private final Map<String, MailboxPoller> pollers = new LinkedHashMap<>();
     private final List<MailboxMetrics> metrics = new ArrayList<>();
@@ -86,6 +88,7 @@ public class Pop3SourceTask extends SourceTask {
                     Pop3SourceConnectorConfig.METRICS_PER_MAILBOX_MAX_CONFIG, config.metricsPerMailboxMax());
         }
         MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
+        int fresh = 0;
         for (MailboxSettings m : mailboxes) {
             Map<String, Object> committed = offsets == null ? null : offsets.get(OffsetKeys.partition(m.id()));
             UidlOffset offset;
@@ -103,9 +106,24 @@ public class Pop3SourceTask extends SourceTask {
                         + " use tls or starttls", m.id(), m.authMechanisms().equals(List.of("APOP"))
                         ? " (with APOP only a digest of the password)" : ", the password or token", m.host(), m.port());
             }
-            log.info("Mailbox {}: starting {}", m.id(), offset == null
-                    ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
-                    : "after UIDL " + offset.uidl());
+            if (offset == null) {
+                fresh++;
+            }
+            if (log.isInfoEnabled() && mailboxes.size() <= MAX_MAILBOX_START_LINES || log.isDebugEnabled()) {
+                String line = offset == null
+                        ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
+                        : "after UIDL " + offset.uidl();
+                if (mailboxes.size() <= MAX_MAILBOX_START_LINES) {
+                    log.info("Mailbox {}: starting {}", m.id(), line);
+                } else {
+                    log.debug("Mailbox {}: starting {}", m.id(), line);
+                }
+            }
+        }
+        if (mailboxes.size() > MAX_MAILBOX_START_LINES) {
+            log.info("Starting {} mailboxes, from {} to {}: {} with no committed offset (start.from={}), the others"
+                    + " after their committed UIDL (one line each at DEBUG)", mailboxes.size(), mailboxes.get(0).id(),
+                    mailboxes.get(mailboxes.size() - 1).id(), fresh, options.startFrom().configValue());
         }
         taskMetrics = new TaskMetrics(pluginMetrics, metrics);
         String taskId = mailboxes.size() == 1 ? mailboxes.get(0).id()
