@@ -3,6 +3,7 @@ package io.mailbridge.pop3;
 import io.mailbridge.pop3.config.AttachmentMode;
 import io.mailbridge.pop3.config.ConfigValidators;
 import io.mailbridge.pop3.config.MailboxSettings;
+import io.mailbridge.pop3.config.MailboxSource;
 import io.mailbridge.pop3.config.OAuthGrant;
 import io.mailbridge.pop3.config.OAuthRecommender;
 import io.mailbridge.pop3.config.OAuthSettings;
@@ -22,10 +23,12 @@ import org.apache.kafka.common.config.types.Password;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -79,6 +82,7 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     public static final String SESSION_TIMEOUT_CONFIG = "session.timeout.ms";
     public static final String QUEUE_MAX_RECORDS_CONFIG = "queue.max.records";
     public static final String QUEUE_MAX_BYTES_CONFIG = "queue.max.bytes";
+    public static final String METRICS_PER_MAILBOX_MAX_CONFIG = "metrics.per.mailbox.max";
 
     public static final String MESSAGE_MAX_BYTES_CONFIG = "message.max.bytes";
     public static final String OVERSIZE_POLICY_CONFIG = "oversize.policy";
@@ -104,6 +108,7 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     static final String GROUP_MAILBOX = "Mailbox";
     static final String GROUP_POLLING = "Polling";
     static final String GROUP_OUTPUT = "Output";
+    static final String GROUP_MAILBOX_OVERRIDES = "Mailbox overrides";
 
     /** Aliases become part of config keys ({@code mailbox.<alias>.pop3.host}), so no dots. */
     static final Pattern ALIAS_PATTERN = Pattern.compile("[A-Za-z0-9_-]{1,100}");
@@ -115,34 +120,62 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
 
     private final List<MailboxSettings> mailboxes;
 
+    /** The names of the definition this config was parsed with (per-mailbox overrides exist only when set). */
+    private final Set<String> defined;
+
     public Pop3SourceConnectorConfig(Map<String, String> props) {
-        super(configDef(props), props, false);
+        this(configDef(props), props);
+    }
+
+    private Pop3SourceConnectorConfig(ConfigDef def, Map<String, String> props) {
+        super(def, props, false);
+        this.defined = def.configKeys().keySet();
         this.mailboxes = Collections.unmodifiableList(resolveMailboxes());
     }
 
-    /** The static definition plus the {@code mailbox.<alias>.pop3.*} keys of the aliases in {@code props}. */
+    /**
+     * The static definition plus the {@code mailbox.<alias>.pop3.*} keys that {@code props} sets for the aliases it
+     * lists. Only keys that are present are defined: a key that is absent means "use the shared value", which needs
+     * no definition, so the definition grows with the overrides a config carries, not with aliases times
+     * {@code pop3.*} keys (10,000 mailboxes times 21 keys made validation and every task start take seconds).
+     */
     public static ConfigDef configDef(Map<String, String> props) {
         List<String> aliases = aliases(props);
         if (aliases.isEmpty()) {
             return CONFIG_DEF;
         }
+        Set<String> known = new HashSet<>(aliases);
         ConfigDef def = new ConfigDef(CONFIG_DEF);
-        for (String alias : aliases) {
-            if (!ALIAS_PATTERN.matcher(alias).matches()) {
-                continue; // reported by the validator of "mailboxes"
+        int order = 0;
+        for (String name : props.keySet()) {
+            String alias = overrideAlias(name);
+            if (alias == null || !known.contains(alias) || !ALIAS_PATTERN.matcher(alias).matches()) {
+                continue; // an alias that is not listed, or not valid (reported by the validator of "mailboxes")
             }
-            String group = "Mailbox " + alias;
-            int order = 0;
-            for (ConfigDef.ConfigKey key : CONFIG_DEF.configKeys().values()) {
-                if (!key.name.startsWith("pop3.")) {
-                    continue;
-                }
-                def.define(mailboxKey(alias, key.name), key.type, null, nullOr(key.validator), Importance.LOW,
-                        "Overrides " + key.name + " for mailbox '" + alias + "'.", group, ++order, key.width,
-                        alias + ": " + key.displayName, key.recommender);
+            ConfigDef.ConfigKey key = CONFIG_DEF.configKeys().get(name.substring(MAILBOX_PREFIX.length()
+                    + alias.length() + 1));
+            if (key == null || !key.name.startsWith("pop3.")) {
+                continue;
             }
+            def.define(name, key.type, null, nullOr(key.validator), Importance.LOW,
+                    "Overrides " + key.name + " for mailbox '" + alias + "'.", GROUP_MAILBOX_OVERRIDES, ++order,
+                    key.width, alias + ": " + key.displayName, key.recommender);
         }
         return def;
+    }
+
+    /** The alias of a {@code mailbox.<alias>.<key>} name, or null for any other name. */
+    static String overrideAlias(String name) {
+        if (!name.startsWith(MAILBOX_PREFIX)) {
+            return null;
+        }
+        int dot = name.indexOf('.', MAILBOX_PREFIX.length());
+        return dot < 0 ? null : name.substring(MAILBOX_PREFIX.length(), dot);
+    }
+
+    /** Whether {@code name} is a {@code mailbox.<alias>.*} override rather than a key of {@link #CONFIG_DEF}. */
+    public static boolean isOverride(String name) {
+        return overrideAlias(name) != null;
     }
 
     public static String mailboxKey(String alias, String pop3Key) {
@@ -251,6 +284,24 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                         + " that mailbox. Empty: one mailbox, with the id 'username@host:port'. Aliases use letters,"
                         + " digits, '-' and '_'.",
                 GROUP_MAILBOX, ++order, Width.LONG, "Mailbox aliases");
+        def.define(MailboxSource.SOURCE_CONFIG, Type.STRING, null, ConfigValidators.nonBlankOrNull(),
+                Importance.MEDIUM,
+                "Mailbox definitions kept outside the connector config, for connectors with thousands of mailboxes:"
+                        + " a properties file (a path on the worker that runs the connector, or a file:, http: or"
+                        + " https: URL) holding 'mailbox.<alias>.<pop3 key>' lines and optionally a '"
+                        + MAILBOXES_CONFIG + "' line for aliases without overrides. Its aliases are added to '"
+                        + MAILBOXES_CONFIG + "'. Only the connector reads it; each task gets its mailboxes' definitions"
+                        + " in its task config. Changes are picked up every '" + MailboxSource.REFRESH_CONFIG
+                        + "' without restarting the connector (its tasks are reconfigured). Values in the file are"
+                        + " used as written: config providers are not applied to them.",
+                GROUP_MAILBOX, ++order, Width.LONG, "Mailbox definitions source");
+        def.define(MailboxSource.REFRESH_CONFIG, Type.LONG, 60_000L, ConfigDef.Range.between(0L, 86_400_000L),
+                Importance.LOW,
+                "How often the connector reads '" + MailboxSource.SOURCE_CONFIG + "' again, in milliseconds; when"
+                        + " the definitions changed, the tasks are reconfigured with the new ones. 0 reads it only when"
+                        + " the connector starts. A source that cannot be read or holds invalid definitions is logged"
+                        + " and the mailboxes go on with the definitions they have.",
+                GROUP_MAILBOX, ++order, Width.SHORT, "Mailbox definitions refresh (ms)");
         def.define(DELETE_AFTER_ACK_CONFIG, Type.BOOLEAN, false, Importance.HIGH,
                 "Delete each message on the server (DELE, committed by QUIT) once Kafka has acknowledged its"
                         + " record. 'false' keeps mail on the server. A record that does not carry the whole message"
@@ -311,6 +362,13 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
                 "Most bytes of records a task holds between its sessions and the worker (each record counted at an upper"
                         + " bound of its size as the JSON converter writes it); a session waits while the queue is full.",
                 GROUP_POLLING, ++order, Width.SHORT, "Queue size (bytes)");
+        def.define(METRICS_PER_MAILBOX_MAX_CONFIG, Type.INT, 1_000, ConfigDef.Range.between(0, 1_000_000),
+                Importance.LOW,
+                "A task with at most this many mailboxes registers the per-mailbox metrics (tag mailbox=<id>) of"
+                        + " each; a task with more registers them only for a mailbox while it is failing, since each"
+                        + " mailbox's metrics cost about 8 KB of worker heap. The task totals (no mailbox tag) are"
+                        + " always registered.",
+                GROUP_POLLING, ++order, Width.SHORT, "Per-mailbox metrics up to");
         def.define(MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG, Type.INT, 5, ConfigDef.Range.between(1, 100),
                 Importance.LOW,
                 "How many sessions in a row the server may refuse to deliver a message (-ERR to RETR or TOP, e.g. a"
@@ -438,7 +496,7 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         String trustType = string(alias, TRUSTSTORE_TYPE_CONFIG);
         OAuthSettings oauth = oauth(alias, upper);
         return new MailboxSettings(id, alias, host, effectivePort, security, username,
-                (Password) value(alias, PASSWORD_CONFIG), upper,
+                (Password) value(alias, PASSWORD_CONFIG), List.copyOf(upper), // List.of() shared when empty
                 string(alias, TRUSTSTORE_LOCATION_CONFIG), (Password) value(alias, TRUSTSTORE_PASSWORD_CONFIG),
                 trustType == null ? null : trustType.toUpperCase(Locale.ROOT),
                 (Boolean) value(alias, ENDPOINT_IDENTIFICATION_CONFIG),
@@ -491,7 +549,8 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
     /** The per-mailbox override when set, else the shared value. */
     private Object value(String alias, String key) {
         if (alias != null) {
-            Object override = get(mailboxKey(alias, key));
+            String name = mailboxKey(alias, key);
+            Object override = defined.contains(name) ? get(name) : null;
             if (override != null) {
                 return override;
             }
@@ -572,6 +631,14 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         return getLong(QUEUE_MAX_BYTES_CONFIG);
     }
 
+    public int metricsPerMailboxMax() {
+        return getInt(METRICS_PER_MAILBOX_MAX_CONFIG);
+    }
+
+    public long mailboxesSourceRefreshMs() {
+        return getLong(MailboxSource.REFRESH_CONFIG);
+    }
+
     public int messageRefusedMaxAttempts() {
         return getInt(MESSAGE_REFUSED_MAX_ATTEMPTS_CONFIG);
     }
@@ -593,9 +660,24 @@ public final class Pop3SourceConnectorConfig extends AbstractConfig {
         return deleteAfterAck() && attachments() != AttachmentMode.INLINE && !includeRaw();
     }
 
-    /** The config of task {@code taskId}, which polls the given mailboxes: the connector's config plus their aliases. */
+    /**
+     * The config of task {@code taskId}, which polls the given mailboxes: the connector's shared keys, with {@code mailboxes} and
+     * the {@code mailbox.<alias>.*} overrides cut down to those mailboxes, so a task config carries its share of a
+     * large connector config, not all of it (Connect stores every task config in one record of its config topic).
+     */
     static Map<String, String> taskConfig(Map<String, String> connectorProps, int taskId, List<String> mailboxIds) {
-        Map<String, String> props = new LinkedHashMap<>(connectorProps);
+        Map<String, String> props = new LinkedHashMap<>();
+        boolean aliased = !aliases(connectorProps).isEmpty();
+        Set<String> own = aliased ? new HashSet<>(mailboxIds) : Set.of();
+        for (Map.Entry<String, String> e : connectorProps.entrySet()) {
+            String alias = overrideAlias(e.getKey());
+            if (alias == null || own.contains(alias)) {
+                props.put(e.getKey(), e.getValue());
+            }
+        }
+        if (aliased) {
+            props.put(MAILBOXES_CONFIG, String.join(",", mailboxIds));
+        }
         props.put(TASK_MAILBOXES_CONFIG, String.join(",", mailboxIds));
         props.put(TASK_ID_CONFIG, String.valueOf(taskId));
         return props;

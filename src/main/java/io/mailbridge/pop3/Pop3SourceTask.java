@@ -7,6 +7,7 @@ import io.mailbridge.pop3.mailbox.MailboxMetrics;
 import io.mailbridge.pop3.mailbox.MailboxPoller;
 import io.mailbridge.pop3.mailbox.MailboxScheduler;
 import io.mailbridge.pop3.mailbox.RecordQueue;
+import io.mailbridge.pop3.mailbox.TaskMetrics;
 import io.mailbridge.pop3.mailbox.PollerOptions;
 import io.mailbridge.pop3.metrics.MetricsRegistry;
 import io.mailbridge.pop3.offset.OffsetKeys;
@@ -46,9 +47,12 @@ public class Pop3SourceTask extends SourceTask {
     private static final long STOP_WAIT_MS = 4_000;
     /** Connect puts the connector's name in its config, so in every task config made from it. */
     private static final String CONNECTOR_NAME_CONFIG = "name";
+    /** A task of more mailboxes logs one summary line at start instead of one line per mailbox (at DEBUG then). */
+    private static final int MAX_MAILBOX_START_LINES = 20;
 
     private final Map<String, MailboxPoller> pollers = new LinkedHashMap<>();
     private final List<MailboxMetrics> metrics = new ArrayList<>();
+    private TaskMetrics taskMetrics;
     private RecordQueue queue;
     private MailboxScheduler scheduler;
 
@@ -80,6 +84,14 @@ public class Pop3SourceTask extends SourceTask {
         PollerOptions options = PollerOptions.from(config);
         MetricsRegistry metricsRegistry = MetricsRegistry.forTask(context, props.getOrDefault(CONNECTOR_NAME_CONFIG, ""),
                 Integer.parseInt(props.getOrDefault(Pop3SourceConnectorConfig.TASK_ID_CONFIG, "0")));
+        boolean perMailboxMetrics = mailboxes.size() <= config.metricsPerMailboxMax();
+        if (!perMailboxMetrics) {
+            log.info("Task of {} mailboxes, more than {}={}: per-mailbox metrics are registered only for failing"
+                    + " mailboxes; the task totals cover all", mailboxes.size(),
+                    Pop3SourceConnectorConfig.METRICS_PER_MAILBOX_MAX_CONFIG, config.metricsPerMailboxMax());
+        }
+        MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
+        int fresh = 0;
         for (MailboxSettings m : mailboxes) {
             Map<String, Object> committed = offsets == null ? null : offsets.get(OffsetKeys.partition(m.id()));
             UidlOffset offset;
@@ -89,19 +101,34 @@ public class Pop3SourceTask extends SourceTask {
                 throw new ConnectException("Mailbox " + m.id() + ": the committed offset cannot be read (" + e.getMessage()
                         + "); reset or alter it through the Connect offsets REST API", e);
             }
-            MailboxMetrics mailboxMetrics = new MailboxMetrics(metricsRegistry, m.id());
+            MailboxMetrics mailboxMetrics = new MailboxMetrics(metricsRegistry, m.id(), perMailboxMetrics);
             metrics.add(mailboxMetrics);
-            MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
             pollers.put(m.id(), new MailboxPoller(m, options, mapper, offset, mailboxMetrics));
             if (m.security() == Security.NONE) {
                 log.warn("Mailbox {}: pop3.security=none: the user name{} and all mail travel unencrypted to {}:{};"
                         + " use tls or starttls", m.id(), m.authMechanisms().equals(List.of("APOP"))
                         ? " (with APOP only a digest of the password)" : ", the password or token", m.host(), m.port());
             }
-            log.info("Mailbox {}: starting {}", m.id(), offset == null
-                    ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
-                    : "after UIDL " + offset.uidl());
+            if (offset == null) {
+                fresh++;
+            }
+            if (log.isInfoEnabled() && mailboxes.size() <= MAX_MAILBOX_START_LINES || log.isDebugEnabled()) {
+                String line = offset == null
+                        ? "with no committed offset (start.from=" + options.startFrom().configValue() + ")"
+                        : "after UIDL " + offset.uidl();
+                if (mailboxes.size() <= MAX_MAILBOX_START_LINES) {
+                    log.info("Mailbox {}: starting {}", m.id(), line);
+                } else {
+                    log.debug("Mailbox {}: starting {}", m.id(), line);
+                }
+            }
         }
+        if (mailboxes.size() > MAX_MAILBOX_START_LINES) {
+            log.info("Starting {} mailboxes, from {} to {}: {} with no committed offset (start.from={}), the others"
+                    + " after their committed UIDL (one line each at DEBUG)", mailboxes.size(), mailboxes.get(0).id(),
+                    mailboxes.get(mailboxes.size() - 1).id(), fresh, options.startFrom().configValue());
+        }
+        taskMetrics = new TaskMetrics(metricsRegistry, metrics);
         String taskId = mailboxes.size() == 1 ? mailboxes.get(0).id()
                 : mailboxes.get(0).id() + "+" + (mailboxes.size() - 1);
         queue = new RecordQueue(config.queueMaxRecords(), config.queueMaxBytes());
@@ -146,6 +173,9 @@ public class Pop3SourceTask extends SourceTask {
         }
         for (MailboxMetrics m : metrics) {
             m.close();
+        }
+        if (taskMetrics != null) {
+            taskMetrics.close();
         }
     }
 }

@@ -2,6 +2,7 @@ package io.mailbridge.pop3;
 
 import io.mailbridge.pop3.config.MailboxSettings;
 import io.mailbridge.pop3.config.Security;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigValue;
 import org.junit.jupiter.api.Test;
@@ -139,6 +140,73 @@ class Pop3SourceConnectorConfigTest {
         assertEquals("a,b,c", tasks.get(0).get(Pop3SourceConnectorConfig.TASK_MAILBOXES_CONFIG));
         assertEquals("d,e", tasks.get(1).get(Pop3SourceConnectorConfig.TASK_MAILBOXES_CONFIG));
         assertEquals(5, connector.taskConfigs(10).size(), "never more tasks than mailboxes");
+    }
+
+    @Test
+    void taskConfigCarriesOnlyItsOwnMailboxesAndTheirOverrides() {
+        Map<String, String> props = minimal();
+        props.put("mailboxes", "a,b,c,d");
+        for (String alias : List.of("a", "b", "c", "d")) {
+            props.put("mailbox." + alias + ".pop3.username", "user-" + alias);
+        }
+        props.put("mailbox.c.pop3.port", "1110");
+        Pop3SourceConnector connector = new Pop3SourceConnector();
+        connector.start(props);
+        List<Map<String, String>> tasks = connector.taskConfigs(2);
+        Map<String, String> second = tasks.get(1);
+        assertEquals("c,d", second.get("mailboxes"));
+        assertEquals("c,d", second.get(Pop3SourceConnectorConfig.TASK_MAILBOXES_CONFIG));
+        assertEquals("user-c", second.get("mailbox.c.pop3.username"));
+        assertEquals("1110", second.get("mailbox.c.pop3.port"));
+        assertFalse(second.containsKey("mailbox.a.pop3.username"));
+        assertFalse(second.containsKey("mailbox.b.pop3.username"));
+        assertEquals(props.get("pop3.host"), second.get("pop3.host"), "shared keys travel with every task");
+        assertEquals(List.of("c", "d"), new Pop3SourceConnectorConfig(second).mailboxes().stream()
+                .map(m -> m.id()).toList());
+        assertEquals(1110, new Pop3SourceConnectorConfig(second).mailboxes().get(0).port());
+    }
+
+    @Test
+    void configDefDefinesOnlyTheOverridesAConfigSets() {
+        Map<String, String> props = minimal();
+        props.put("mailboxes", "a,b");
+        props.put("mailbox.a.pop3.username", "alice");
+        ConfigDef def = Pop3SourceConnectorConfig.configDef(props);
+        assertTrue(def.configKeys().containsKey("mailbox.a.pop3.username"));
+        assertFalse(def.configKeys().containsKey("mailbox.a.pop3.host"));
+        assertFalse(def.configKeys().containsKey("mailbox.b.pop3.username"));
+        assertEquals(Pop3SourceConnectorConfig.CONFIG_DEF.configKeys().size() + 1, def.configKeys().size());
+    }
+
+    @Test
+    void validateListsPerMailboxKeysOnlyWhenTheyHaveAnError() {
+        Map<String, String> props = minimal();
+        props.put("mailboxes", "a,b");
+        props.put("mailbox.a.pop3.username", "alice");
+        props.put("mailbox.b.pop3.port", "70000");
+        Map<String, ConfigValue> values = new HashMap<>();
+        for (ConfigValue v : new Pop3SourceConnector().validate(props).configValues()) {
+            values.put(v.name(), v);
+        }
+        assertFalse(values.containsKey("mailbox.a.pop3.username"), "a valid override says nothing");
+        assertFalse(values.get("mailbox.b.pop3.port").errorMessages().isEmpty());
+        assertTrue(values.containsKey("topic"));
+    }
+
+    @Test
+    void liveCheckSampleIsBoundedAndSpreadOverTheMailboxes() {
+        Map<String, String> props = minimal();
+        List<String> aliases = new java.util.ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            aliases.add("m" + i);
+        }
+        props.put("mailboxes", String.join(",", aliases));
+        List<String> sample = Pop3SourceConnector.liveCheckSample(new Pop3SourceConnectorConfig(props).mailboxes())
+                .stream().map(m -> m.id()).toList();
+        assertEquals(Pop3SourceConnector.LIVE_CHECK_MAX_MAILBOXES, sample.size());
+        assertEquals("m0", sample.get(0));
+        assertEquals("m999", sample.get(sample.size() - 1));
+        assertEquals(sample.size(), new java.util.HashSet<>(sample).size(), "no mailbox is checked twice");
     }
 
     @Test

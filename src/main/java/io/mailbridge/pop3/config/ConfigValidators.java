@@ -169,11 +169,12 @@ public final class ConfigValidators {
                 for (Object item : (List<?>) value) {
                     String alias = item.toString().trim();
                     if (!pattern.matcher(alias).matches()) {
-                        throw new ConfigException(name, value, "Alias '" + alias
+                        // the alias, not the whole list: with 10,000 aliases the message would be 100 KB
+                        throw new ConfigException(name, alias, "Alias '" + alias
                                 + "' must be 1 to 100 letters, digits, '-' or '_' (it becomes part of config keys)");
                     }
                     if (!seen.add(alias)) {
-                        throw new ConfigException(name, value, "Alias '" + alias + "' is listed twice");
+                        throw new ConfigException(name, alias, "Alias '" + alias + "' is listed twice");
                     }
                 }
             }

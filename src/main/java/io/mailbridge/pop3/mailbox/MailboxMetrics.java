@@ -7,59 +7,90 @@ import org.apache.kafka.common.metrics.Gauge;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
+import java.util.function.LongSupplier;
 
 /**
  * Per-mailbox counters, published with the tag {@code mailbox=<id>} through the task's {@link MetricsRegistry}: the
  * worker's plugin metrics (KIP-877, Kafka 4.1+), or on older workers the connector's own JMX registry under the same
  * MBean names.
+ *
+ * <p>Registered metrics are what a mailbox costs most when idle (12 gauges, their names, tags and JMX attributes:
+ * about 8 KB of worker heap, against under 1 KB for the counters and the rest of the mailbox), so a task with many
+ * mailboxes registers them only while a mailbox is failing ({@code always=false}); {@link TaskMetrics} sums the
+ * counters of all its mailboxes. The counters are plain volatile fields: each has one writer at a time, the session
+ * of its mailbox (a mailbox never has two sessions at once), and the scheduler hands a mailbox from one session
+ * thread to the next under its lock.
  */
 public final class MailboxMetrics implements AutoCloseable {
 
-    private final AtomicLong messages = new AtomicLong();
-    private final AtomicLong bytes = new AtomicLong();
-    private final AtomicLong deleted = new AtomicLong();
-    private final AtomicLong sessions = new AtomicLong();
-    private final AtomicLong failures = new AtomicLong();
-    private final AtomicLong failing = new AtomicLong();
-    private final AtomicLong lastSuccessMs = new AtomicLong();
-    private final AtomicLong lastPollMs = new AtomicLong();
-    private final AtomicLong sessionOpen = new AtomicLong();
-    private final AtomicLong sessionStartMs = new AtomicLong();
-    private final AtomicLong lastSessionMs = new AtomicLong();
-    private final AtomicLong backlog = new AtomicLong();
+    private volatile long messages;
+    private volatile long bytes;
+    private volatile long deleted;
+    private volatile long sessions;
+    private volatile long failures;
+    private volatile boolean failing;
+    private volatile long lastSuccessMs;
+    private volatile long lastPollMs;
+    private volatile boolean sessionOpen;
+    private volatile long sessionStartMs;
+    private volatile long lastSessionMs;
+    private volatile long backlog;
     /** When the oldest message not yet published was first listed; 0 when there is none. */
-    private final AtomicLong oldestPendingSinceMs = new AtomicLong();
+    private volatile long oldestPendingSinceMs;
     private volatile String oldestPendingUid;
     private final MetricsRegistry registry;
-    private final List<MetricName> names = new ArrayList<>();
+    private final String mailboxId;
+    private final boolean always;
+    /** The registered names; null while none are registered. */
+    private List<MetricName> names;
 
-    /** @param registry where the metrics go; null keeps them in this object only */
+    /** Metrics registered for as long as the mailbox's task runs; a null registry keeps them in this object only. */
     public MailboxMetrics(MetricsRegistry registry, String mailboxId) {
+        this(registry, mailboxId, true);
+    }
+
+    /**
+     * @param always register the metrics now and keep them; false registers them only while the mailbox is failing
+     */
+    public MailboxMetrics(MetricsRegistry registry, String mailboxId, boolean always) {
         this.registry = registry;
-        if (registry != null) {
-            LinkedHashMap<String, String> tags = new LinkedHashMap<>();
-            tags.put("mailbox", mailboxId);
-            gauge(tags, "messages-total", "Messages published", messages::get);
-            gauge(tags, "bytes-total", "Octets of the messages published", bytes::get);
-            gauge(tags, "deleted-total", "Messages deleted on the server after Kafka acknowledged them", deleted::get);
-            gauge(tags, "sessions-total", "POP3 sessions that completed", sessions::get);
-            gauge(tags, "failures-total", "POP3 sessions that failed", failures::get);
-            gauge(tags, "failing", "1 while the mailbox fails with an error that needs attention", failing::get);
-            gauge(tags, "last-success-timestamp-ms", "When the last session completed", lastSuccessMs::get);
-            gauge(tags, "last-poll-timestamp-ms", "When the last session started", lastPollMs::get);
-            gauge(tags, "session-open", "1 while a POP3 session of the mailbox is open", sessionOpen::get);
-            gauge(tags, "session-duration-ms", "How long the last session took", lastSessionMs::get);
-            gauge(tags, "backlog", "Messages listed by the server and not yet published", backlog::get);
-            gauge(tags, "oldest-pending-age-ms", "How long the oldest message not yet published has been listed",
-                    this::oldestPendingAgeMs);
+        this.mailboxId = mailboxId;
+        this.always = always;
+        if (always) {
+            register();
         }
     }
 
-    private void gauge(LinkedHashMap<String, String> tags, String name, String doc, Supplier<Long> value) {
+    /** Whether the gauges of this mailbox are registered now. */
+    public synchronized boolean registered() {
+        return names != null;
+    }
+
+    private synchronized void register() {
+        if (registry == null || names != null) {
+            return;
+        }
+        names = new ArrayList<>(12);
+        LinkedHashMap<String, String> tags = new LinkedHashMap<>();
+        tags.put("mailbox", mailboxId);
+        gauge(tags, "messages-total", "Messages published", () -> messages);
+        gauge(tags, "bytes-total", "Octets of the messages published", () -> bytes);
+        gauge(tags, "deleted-total", "Messages deleted on the server after Kafka acknowledged them", () -> deleted);
+        gauge(tags, "sessions-total", "POP3 sessions that completed", () -> sessions);
+        gauge(tags, "failures-total", "POP3 sessions that failed", () -> failures);
+        gauge(tags, "failing", "1 while the mailbox fails with an error that needs attention", () -> failing ? 1 : 0);
+        gauge(tags, "last-success-timestamp-ms", "When the last session completed", () -> lastSuccessMs);
+        gauge(tags, "last-poll-timestamp-ms", "When the last session started", () -> lastPollMs);
+        gauge(tags, "session-open", "1 while a POP3 session of the mailbox is open", () -> sessionOpen ? 1 : 0);
+        gauge(tags, "session-duration-ms", "How long the last session took", () -> lastSessionMs);
+        gauge(tags, "backlog", "Messages listed by the server and not yet published", () -> backlog);
+        gauge(tags, "oldest-pending-age-ms", "How long the oldest message not yet published has been listed",
+                this::oldestPendingAgeMs);
+    }
+
+    private void gauge(LinkedHashMap<String, String> tags, String name, String doc, LongSupplier value) {
         MetricName metricName = registry.metricName(name, doc, tags);
-        Gauge<Long> gauge = (config, now) -> value.get();
+        Gauge<Long> gauge = (config, now) -> value.getAsLong();
         try {
             registry.addMetric(metricName, gauge);
         } catch (IllegalArgumentException alreadyRegistered) {
@@ -70,69 +101,110 @@ public final class MailboxMetrics implements AutoCloseable {
         names.add(metricName);
     }
 
+    private synchronized void unregister() {
+        if (names == null) {
+            return;
+        }
+        for (MetricName name : names) {
+            registry.removeMetric(name);
+        }
+        names = null;
+    }
+
     void sessionStarted(long nowMs) {
-        lastPollMs.set(nowMs);
-        sessionStartMs.set(nowMs);
-        sessionOpen.set(1);
+        lastPollMs = nowMs;
+        sessionStartMs = nowMs;
+        sessionOpen = true;
     }
 
     void sessionEnded(long nowMs) {
-        if (sessionOpen.getAndSet(0) == 1) {
-            lastSessionMs.set(Math.max(0, nowMs - sessionStartMs.get()));
+        if (sessionOpen) {
+            sessionOpen = false;
+            lastSessionMs = Math.max(0, nowMs - sessionStartMs);
         }
     }
 
     void published(int messageCount, long byteCount) {
-        messages.addAndGet(messageCount);
-        bytes.addAndGet(byteCount);
-        if (backlog.get() > 0) {
-            backlog.addAndGet(-messageCount);
+        messages += messageCount;
+        bytes += byteCount;
+        if (backlog > 0) {
+            backlog = Math.max(0, backlog - messageCount);
         }
     }
 
     /** What the latest listing holds that is not published yet, and the UIDL of the oldest of it. */
     void backlog(int pending, String oldestUid, long nowMs) {
-        backlog.set(pending);
+        backlog = pending;
         if (oldestUid == null) {
             oldestPendingUid = null;
-            oldestPendingSinceMs.set(0);
+            oldestPendingSinceMs = 0;
         } else if (!oldestUid.equals(oldestPendingUid)) {
             oldestPendingUid = oldestUid;
-            oldestPendingSinceMs.set(nowMs);
+            oldestPendingSinceMs = nowMs;
         }
     }
 
-    private long oldestPendingAgeMs() {
-        long since = oldestPendingSinceMs.get();
+    long oldestPendingAgeMs() {
+        long since = oldestPendingSinceMs;
         return since == 0 ? 0 : Math.max(0, System.currentTimeMillis() - since);
     }
 
     void sessionSucceeded(int deletedCount, long nowMs) {
-        deleted.addAndGet(deletedCount);
-        sessions.incrementAndGet();
-        failing.set(0);
-        lastSuccessMs.set(nowMs);
+        deleted += deletedCount;
+        sessions++;
+        failing = false;
+        lastSuccessMs = nowMs;
+        if (!always && names != null) {
+            unregister();
+        }
     }
 
     void sessionFailed(boolean needsAttention, long nowMs) {
-        failures.incrementAndGet();
-        failing.set(needsAttention ? 1 : 0);
+        failures++;
+        failing = needsAttention;
+        if (!always) {
+            if (needsAttention) {
+                register();
+            } else if (names != null) {
+                unregister();
+            }
+        }
     }
 
     public long messages() {
-        return messages.get();
+        return messages;
     }
 
     public long failures() {
-        return failures.get();
+        return failures;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    long deleted() {
+        return deleted;
+    }
+
+    long sessions() {
+        return sessions;
+    }
+
+    boolean failing() {
+        return failing;
+    }
+
+    boolean sessionOpen() {
+        return sessionOpen;
+    }
+
+    long backlogCount() {
+        return backlog;
     }
 
     @Override
     public void close() {
-        if (registry != null) {
-            for (MetricName name : names) {
-                registry.removeMetric(name);
-            }
-        }
+        unregister();
     }
 }

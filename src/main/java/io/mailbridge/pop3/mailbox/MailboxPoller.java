@@ -76,8 +76,6 @@ public final class MailboxPoller {
     private final PollerOptions options;
     private final MessageMapper mapper;
     private final MailboxState state;
-    private final Map<String, Object> partition;
-    private Pop3ClientSettings clientSettings;
     private final Backoff transientBackoff = new Backoff(TRANSIENT_BACKOFF_INITIAL_MS, TRANSIENT_BACKOFF_MAX_MS);
     private final Backoff fatalBackoff = new Backoff(FATAL_BACKOFF_INITIAL_MS, FATAL_BACKOFF_MAX_MS);
     private final Backoff refusalBackoff = new Backoff(REFUSAL_BACKOFF_INITIAL_MS, REFUSAL_BACKOFF_MAX_MS);
@@ -107,7 +105,6 @@ public final class MailboxPoller {
         this.metrics = metrics;
         this.state = new MailboxState(options.deleteAfterAck(), options.startFrom(), options.uidlMismatchPolicy(),
                 options.uidlMismatchThreshold(), options.workerMayDropRecords(), committed);
-        this.partition = OffsetKeys.partition(mailbox.id());
         this.budget = new RecordBudget(options.recordMaxBytes());
         if (state.unknownOutcomes() > 0) {
             log.warn("Mailbox {}: the committed offset cannot tell whether the worker delivered or dropped the"
@@ -121,8 +118,9 @@ public final class MailboxPoller {
         return mailbox.id();
     }
 
+    /** Made when asked for rather than kept: an idle mailbox need not hold a map (about 200 bytes). */
     public Map<String, Object> partition() {
-        return partition;
+        return OffsetKeys.partition(mailbox.id());
     }
 
     /** When this mailbox wants its next session, in epoch milliseconds. */
@@ -272,13 +270,14 @@ public final class MailboxPoller {
 
     private void runSession(long nowMs, Session session) throws IOException, InterruptedException {
         lastLoginMs = nowMs;
-        if (clientSettings == null) {
-            try {
-                clientSettings = ClientSettingsFactory.create(mailbox);
-            } catch (IOException | RuntimeException e) {
-                throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id()
-                        + ": cannot load the trust store: " + e.getMessage(), e);
-            }
+        // made per session, not kept: an idle mailbox holds no settings; the trust store's SSL context is cached
+        // per file by the factory, so this does not read the file again
+        Pop3ClientSettings clientSettings;
+        try {
+            clientSettings = ClientSettingsFactory.create(mailbox);
+        } catch (IOException | RuntimeException e) {
+            throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id()
+                    + ": cannot load the trust store: " + e.getMessage(), e);
         }
         try (Pop3Client client = Pop3Client.connect(clientSettings, this::opening)) {
             if (abortReason != null || stopped) {
@@ -670,7 +669,7 @@ public final class MailboxPoller {
         ConnectHeaders headers = new ConnectHeaders();
         headers.addString(HEADER_MAILBOX, mailbox.id());
         headers.addString(HEADER_UID, uid);
-        return new SourceRecord(partition, offset.toMap(), options.topic(), null, Schema.STRING_SCHEMA,
+        return new SourceRecord(partition(), offset.toMap(), options.topic(), null, Schema.STRING_SCHEMA,
                 mailbox.id() + "/" + uid, MessageSchema.VALUE, value, null, headers);
     }
 

@@ -11,12 +11,17 @@ import java.util.LinkedHashMap;
  * The task's plugin metrics of a Kafka 4.1+ worker. Only this class names {@link PluginMetrics}, so an older worker,
  * whose kafka-clients lacks that type, never has to resolve it.
  */
-final class WorkerPluginMetrics implements MetricsRegistry {
+public final class WorkerPluginMetrics implements MetricsRegistry {
 
     private final PluginMetrics pluginMetrics;
 
     private WorkerPluginMetrics(PluginMetrics pluginMetrics) {
         this.pluginMetrics = pluginMetrics;
+    }
+
+    /** Plugin metrics made elsewhere (tests and benchmarks make their own). */
+    public static MetricsRegistry wrap(PluginMetrics pluginMetrics) {
+        return new WorkerPluginMetrics(pluginMetrics);
     }
 
     /** @throws LinkageError on a worker older than Kafka 4.1 */

@@ -147,6 +147,7 @@ public record UidlOffset(String uidl, List<String> recent, List<String> delete, 
             chars += len;
             from--;
         }
-        return Collections.unmodifiableList(all.subList(from, all.size()));
+        // a copy, not a view: a mailbox keeps these lists while idle, and a view holds its backing list too
+        return from == all.size() ? List.of() : List.copyOf(all.subList(from, all.size()));
     }
 }

@@ -190,8 +190,8 @@ public final class Benchmark {
                 chosen.add(w);
             }
         }
-        if (chosen.isEmpty() && !runsScale()) {
-            throw new IllegalArgumentException("--only names none of plain4k, tls4k, 1mb, wan, memory, scale");
+        if (chosen.isEmpty() && !runsScale() && !scale10kChosen()) {
+            throw new IllegalArgumentException("--only names none of plain4k, tls4k, 1mb, wan, memory, scale, scale10k");
         }
         return chosen;
     }
@@ -250,6 +250,14 @@ public final class Benchmark {
             }
         }
         printTable();
+        if (scale10kChosen()) {
+            new Scale10kBenchmark(cluster.bootstrapServers(), admin, count).run();
+        }
+    }
+
+    /** The 10,000-mailbox rows ({@link Scale10kBenchmark}): with all rows, or {@code --only=scale10k}. */
+    private boolean scale10kChosen() {
+        return only == null || only.contains(Scale10kBenchmark.NAME);
     }
 
     // ------------------------------------------------------------------------------------------ workloads

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class HeapSampler implements AutoCloseable {
 
     private final JMXConnector connector;
+    private final MBeanServerConnection server;
     private final MemoryMXBean memory;
     private final List<MemoryPoolMXBean> heapPools;
     private final AtomicLong max = new AtomicLong();
@@ -36,7 +37,7 @@ final class HeapSampler implements AutoCloseable {
             vm.detach();
         }
         connector = JMXConnectorFactory.connect(new JMXServiceURL(url));
-        MBeanServerConnection server = connector.getMBeanServerConnection();
+        server = connector.getMBeanServerConnection();
         memory = ManagementFactory.newPlatformMXBeanProxy(server, ManagementFactory.MEMORY_MXBEAN_NAME,
                 MemoryMXBean.class);
         heapPools = ManagementFactory.getPlatformMXBeans(server, MemoryPoolMXBean.class).stream()
@@ -56,6 +57,18 @@ final class HeapSampler implements AutoCloseable {
         }, "heap-sampler-" + pid);
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** The other JVM's MBean server, to read its metrics. */
+    MBeanServerConnection server() {
+        return server;
+    }
+
+    /** Used heap right after two full collections asked for over JMX, in bytes: what is live. */
+    long usedAfterFullGc() {
+        memory.gc();
+        memory.gc();
+        return memory.getHeapMemoryUsage().getUsed();
     }
 
     /** Starts a new measurement: forgets the maximum and resets the pools' peak counters. */

@@ -72,8 +72,19 @@ public final class LatencyProxy implements AutoCloseable {
             client.setTcpNoDelay(true);
             upstream.setTcpNoDelay(true);
             upstream.connect(target, 10_000);
-            pump(client, upstream, "up");
-            pump(upstream, client, "down");
+            // both sockets are closed once both directions ended: a proxy that outlives 10,000 sessions
+            // must not keep 20,000 half-closed sockets open
+            java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger(2);
+            Runnable ended = () -> {
+                if (open.decrementAndGet() == 0) {
+                    closeQuietly(client);
+                    closeQuietly(upstream);
+                    sockets.remove(client);
+                    sockets.remove(upstream);
+                }
+            };
+            pump(client, upstream, "up", ended);
+            pump(upstream, client, "down", ended);
         } catch (IOException e) {
             closeQuietly(client);
             closeQuietly(upstream);
@@ -84,7 +95,7 @@ public final class LatencyProxy implements AutoCloseable {
     }
 
     /** Two threads per direction: one reads and time-stamps, one waits until each chunk is due and writes it. */
-    private void pump(Socket from, Socket to, String direction) throws IOException {
+    private void pump(Socket from, Socket to, String direction, Runnable ended) throws IOException {
         InputStream in = from.getInputStream();
         OutputStream out = to.getOutputStream();
         LinkedBlockingQueue<Chunk> line = new LinkedBlockingQueue<>();
@@ -116,6 +127,7 @@ public final class LatencyProxy implements AutoCloseable {
                     }
                     if (chunk.data == EOF) {
                         to.shutdownOutput();
+                        ended.run();
                         return;
                     }
                     out.write(chunk.data);
@@ -124,6 +136,7 @@ public final class LatencyProxy implements AutoCloseable {
             } catch (IOException | InterruptedException e) {
                 closeQuietly(from);
                 closeQuietly(to);
+                ended.run();
             }
         }, "latency-proxy-" + direction + "-out");
         reader.setDaemon(true);

@@ -1,0 +1,81 @@
+package io.mailbridge.pop3.mailbox;
+
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.metrics.Metrics;
+import org.apache.kafka.common.metrics.internals.PluginMetricsImpl;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MailboxMetricsTest {
+
+    private static long count(Metrics metrics, String mailbox) {
+        return metrics.metrics().keySet().stream().filter(n -> mailbox.equals(n.tags().get("mailbox"))).count();
+    }
+
+    private static Object value(Metrics metrics, String name) {
+        for (Map.Entry<MetricName, ? extends org.apache.kafka.common.Metric> e : metrics.metrics().entrySet()) {
+            if (e.getKey().name().equals(name) && !e.getKey().tags().containsKey("mailbox")) {
+                return e.getValue().metricValue();
+            }
+        }
+        throw new AssertionError("no task metric " + name);
+    }
+
+    @Test
+    void metricsOfAMailboxInALargeTaskAppearOnlyWhileItFails() {
+        try (Metrics metrics = new Metrics()) {
+            io.mailbridge.pop3.metrics.MetricsRegistry plugin =
+                    io.mailbridge.pop3.metrics.WorkerPluginMetrics.wrap(new PluginMetricsImpl(metrics, new LinkedHashMap<>(Map.of("task", "0"))));
+            MailboxMetrics m = new MailboxMetrics(plugin, "a", false);
+            assertEquals(0, count(metrics, "a"), "an idle mailbox of a large task registers nothing");
+            m.sessionFailed(true, 1);
+            assertEquals(12, count(metrics, "a"), "a mailbox that needs attention shows up with all its metrics");
+            m.sessionFailed(false, 2);
+            assertEquals(0, count(metrics, "a"), "a transient failure is not one that needs attention");
+            m.sessionFailed(true, 3);
+            m.sessionSucceeded(0, 4);
+            assertFalse(m.registered());
+            assertEquals(0, count(metrics, "a"));
+        }
+    }
+
+    @Test
+    void metricsOfAMailboxInASmallTaskStayRegistered() {
+        try (Metrics metrics = new Metrics()) {
+            io.mailbridge.pop3.metrics.MetricsRegistry plugin =
+                    io.mailbridge.pop3.metrics.WorkerPluginMetrics.wrap(new PluginMetricsImpl(metrics, new LinkedHashMap<>(Map.of("task", "0"))));
+            MailboxMetrics m = new MailboxMetrics(plugin, "a");
+            assertEquals(12, count(metrics, "a"));
+            m.sessionSucceeded(0, 1);
+            assertTrue(m.registered());
+            m.close();
+            assertEquals(0, count(metrics, "a"));
+        }
+    }
+
+    @Test
+    void taskTotalsSumItsMailboxes() {
+        try (Metrics metrics = new Metrics()) {
+            io.mailbridge.pop3.metrics.MetricsRegistry plugin =
+                    io.mailbridge.pop3.metrics.WorkerPluginMetrics.wrap(new PluginMetricsImpl(metrics, new LinkedHashMap<>(Map.of("task", "0"))));
+            MailboxMetrics a = new MailboxMetrics(plugin, "a", false);
+            MailboxMetrics b = new MailboxMetrics(plugin, "b", false);
+            TaskMetrics task = new TaskMetrics(plugin, List.of(a, b));
+            a.published(2, 200);
+            b.published(1, 50);
+            b.sessionFailed(true, 1);
+            assertEquals(2L, value(metrics, "mailboxes"));
+            assertEquals(3L, value(metrics, "messages-total"));
+            assertEquals(250L, value(metrics, "bytes-total"));
+            assertEquals(1L, value(metrics, "mailboxes-failing"));
+            task.close();
+        }
+    }
+}
