@@ -221,6 +221,15 @@ class WorkerCompatibilityIT {
         double lastSuccess = last[0].value("mailbridge_mailbox_last_success_timestamp_seconds", labels);
         assertTrue(Math.abs(lastSuccess - System.currentTimeMillis() / 1000.0) < 600,
                 "a Unix time in seconds: " + lastSuccess);
+        Map<String, String> task = Map.of("connector", connector, "task", "0");
+        for (String metric : List.of("mailbridge_task_mailboxes", "mailbridge_task_mailboxes_failing",
+                "mailbridge_task_messages_total", "mailbridge_task_backlog", "mailbridge_task_oldest_pending_age_seconds",
+                "mailbridge_task_sessions_open")) {
+            assertTrue(last[0].value(metric, task) != null, metric + " with " + task + " on Kafka " + worker
+                    + "; scraped: " + last[0].linesStartingWith("mailbridge_task"));
+        }
+        assertEquals(10.0, last[0].value("mailbridge_task_messages_total", task), "the task's total");
+        assertEquals(1.0, last[0].value("mailbridge_task_mailboxes", task));
     }
 
     private static void await(Callable<Boolean> condition, Duration timeout,
