@@ -144,6 +144,10 @@ public class Pop3SourceTask extends SourceTask {
     @Override
     public List<SourceRecord> poll() throws InterruptedException {
         List<SourceRecord> records = queue.drain(MAX_POLL_RECORDS, MAX_WAIT_MS);
+        TaskMetrics totals = taskMetrics;
+        if (totals != null) {
+            totals.retryPending();
+        }
         if (records.isEmpty()) {
             MailboxFailure failure = scheduler.fatal();
             if (failure != null) {

@@ -91,14 +91,34 @@ public final class MailboxMetrics implements AutoCloseable {
     private void gauge(LinkedHashMap<String, String> tags, String name, String doc, LongSupplier value) {
         MetricName metricName = registry.metricName(name, doc, tags);
         Gauge<Long> gauge = (config, now) -> value.getAsLong();
-        try {
-            registry.addMetric(metricName, gauge);
-        } catch (IllegalArgumentException alreadyRegistered) {
-            // a previous instance of this task that the worker abandoned still holds the name: take it over
-            registry.removeMetric(metricName);
-            registry.addMetric(metricName, gauge);
+        if (registry.tryAdd(metricName, gauge)) {
+            names.add(metricName);
+        } else {
+            // an abandoned copy of this task still holds the name: retried at the next session start
+            if (pending == null) {
+                pending = new LinkedHashMap<>();
+            }
+            pending.put(metricName, gauge);
         }
-        names.add(metricName);
+    }
+
+    /** Names an abandoned copy of the task held when these metrics were registered; null when none. */
+    private LinkedHashMap<MetricName, Gauge<Long>> pending;
+
+    private synchronized void retryPending() {
+        if (pending == null || names == null) {
+            return;
+        }
+        pending.entrySet().removeIf(e -> {
+            if (registry.tryAdd(e.getKey(), e.getValue())) {
+                names.add(e.getKey());
+                return true;
+            }
+            return false;
+        });
+        if (pending.isEmpty()) {
+            pending = null;
+        }
     }
 
     private synchronized void unregister() {
@@ -106,12 +126,16 @@ public final class MailboxMetrics implements AutoCloseable {
             return;
         }
         for (MetricName name : names) {
-            registry.removeMetric(name);
+            registry.tryRemove(name);
         }
         names = null;
+        pending = null;
     }
 
     void sessionStarted(long nowMs) {
+        if (pending != null) {
+            retryPending();
+        }
         lastPollMs = nowMs;
         sessionStartMs = nowMs;
         sessionOpen = true;

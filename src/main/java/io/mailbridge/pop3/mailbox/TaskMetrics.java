@@ -48,6 +48,7 @@ public final class TaskMetrics implements AutoCloseable {
             }
             return max;
         });
+        anyPending = !pending.isEmpty();
     }
 
     private void gauge(String name, String doc, ToLongFunction<MailboxMetrics> value) {
@@ -62,21 +63,42 @@ public final class TaskMetrics implements AutoCloseable {
     }
 
     private void add(MetricName name, Gauge<Long> gauge) {
-        try {
-            pluginMetrics.addMetric(name, gauge);
-        } catch (IllegalArgumentException alreadyRegistered) {
-            pluginMetrics.removeMetric(name);
-            pluginMetrics.addMetric(name, gauge);
+        if (pluginMetrics.tryAdd(name, gauge)) {
+            names.add(name);
+        } else {
+            pending.put(name, gauge); // an abandoned copy of this task still holds it
         }
-        names.add(name);
+    }
+
+    /** Names an abandoned copy of the task held at start; registered once it has let go of them. */
+    private final java.util.Map<MetricName, Gauge<Long>> pending = new LinkedHashMap<>();
+    private volatile boolean anyPending;
+
+    /** Registers what an abandoned copy of the task held at start, once it let go; cheap when nothing is pending. */
+    public void retryPending() {
+        if (!anyPending) {
+            return;
+        }
+        synchronized (this) {
+            pending.entrySet().removeIf(e -> {
+                if (pluginMetrics.tryAdd(e.getKey(), e.getValue())) {
+                    names.add(e.getKey());
+                    return true;
+                }
+                return false;
+            });
+            anyPending = !pending.isEmpty();
+        }
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (pluginMetrics != null) {
             for (MetricName name : names) {
-                pluginMetrics.removeMetric(name);
+                pluginMetrics.tryRemove(name);
             }
         }
+        pending.clear();
+        anyPending = false;
     }
 }

@@ -23,6 +23,38 @@ public interface MetricsRegistry {
     void removeMetric(MetricName name);
 
     /**
+     * Adds the metric, taking the name over from an earlier copy of the task when the registry allows it. Never
+     * throws: a worker that abandoned a task copy (its stop timed out) may still hold the name in a registry this
+     * copy cannot remove it from; metrics must not fail a task, so that case answers false and the caller tries
+     * again later, once the old copy has closed.
+     *
+     * @return whether the metric is registered now
+     */
+    default boolean tryAdd(MetricName name, MetricValueProvider<?> value) {
+        try {
+            addMetric(name, value);
+            return true;
+        } catch (RuntimeException alreadyRegistered) {
+            try {
+                removeMetric(name);
+                addMetric(name, value);
+                return true;
+            } catch (RuntimeException heldElsewhere) {
+                return false;
+            }
+        }
+    }
+
+    /** Removes the metric if this registry holds it; never throws. */
+    default void tryRemove(MetricName name) {
+        try {
+            removeMetric(name);
+        } catch (RuntimeException notHeld) {
+            // taken over by a newer copy of the task, or never registered
+        }
+    }
+
+    /**
      * The worker's plugin metrics when it has them, else the connector's own JMX registry.
      *
      * @param connector the connector's name, as the worker's plugin metrics tag it

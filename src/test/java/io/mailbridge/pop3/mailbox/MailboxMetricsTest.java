@@ -28,6 +28,16 @@ class MailboxMetricsTest {
         throw new AssertionError("no task metric " + name);
     }
 
+    /** The value of metric {@code name} of {@code mailbox}, or of the task's total when {@code mailbox} is null. */
+    private static Object value(Metrics metrics, String name, String mailbox) {
+        for (Map.Entry<MetricName, ? extends org.apache.kafka.common.Metric> e : metrics.metrics().entrySet()) {
+            if (e.getKey().name().equals(name) && java.util.Objects.equals(mailbox, e.getKey().tags().get("mailbox"))) {
+                return e.getValue().metricValue();
+            }
+        }
+        throw new AssertionError("no metric " + name + " of " + mailbox);
+    }
+
     @Test
     void metricsOfAMailboxInALargeTaskAppearOnlyWhileItFails() {
         try (Metrics metrics = new Metrics()) {
@@ -76,6 +86,40 @@ class MailboxMetricsTest {
             assertEquals(250L, value(metrics, "bytes-total"));
             assertEquals(1L, value(metrics, "mailboxes-failing"));
             task.close();
+        }
+    }
+
+    /**
+     * A worker that abandons a task copy whose stop timed out starts a new copy while the old one still holds its
+     * metric names, each copy with its own plugin metrics over the worker's one registry: the new copy must start
+     * (metrics never fail a task) and take the names once the old copy closes.
+     */
+    @Test
+    void aNewTaskCopyStartsWhileAnAbandonedCopyHoldsTheNamesAndTakesThemOnceItCloses() {
+        try (Metrics metrics = new Metrics()) {
+            Map<String, String> tags = Map.of("connector", "c", "task", "0");
+            io.mailbridge.pop3.metrics.MetricsRegistry oldCopy = io.mailbridge.pop3.metrics.WorkerPluginMetrics.wrap(
+                    new PluginMetricsImpl(metrics, new LinkedHashMap<>(tags)));
+            io.mailbridge.pop3.metrics.MetricsRegistry newCopy = io.mailbridge.pop3.metrics.WorkerPluginMetrics.wrap(
+                    new PluginMetricsImpl(metrics, new LinkedHashMap<>(tags)));
+            MailboxMetrics old = new MailboxMetrics(oldCopy, "a", true);
+            TaskMetrics oldTotals = new TaskMetrics(oldCopy, List.of(old));
+            old.published(5, 500);
+
+            MailboxMetrics fresh = new MailboxMetrics(newCopy, "a", true);
+            TaskMetrics freshTotals = new TaskMetrics(newCopy, List.of(fresh));
+            fresh.published(1, 100);
+            assertEquals(5L, value(metrics, "messages-total", "a"), "the old copy's gauge until it closes");
+
+            old.close();
+            oldTotals.close();
+            fresh.sessionStarted(System.currentTimeMillis());
+            freshTotals.retryPending();
+            assertEquals(1L, value(metrics, "messages-total", "a"), "the new copy's gauge once the old one closed");
+            assertEquals(1L, value(metrics, "messages-total", null), "the new copy's task total");
+            fresh.close();
+            freshTotals.close();
+            assertEquals(0, count(metrics, "a"));
         }
     }
 }
