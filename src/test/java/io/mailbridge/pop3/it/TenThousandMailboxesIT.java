@@ -114,8 +114,28 @@ class TenThousandMailboxesIT {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** The task configs through REST, asked again while the herder answers that a rebalance is expected. */
+    private static List<TaskInfo> taskConfigs(String connector) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            try {
+                return cluster.connect().taskConfigs(connector);
+            } catch (org.apache.kafka.connect.runtime.rest.errors.ConnectRestException e) {
+                if (System.nanoTime() > deadline || !String.valueOf(e.getMessage()).contains("rebalance")) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
     private static boolean anyTaskPolls(String connector, String alias) {
-        for (TaskInfo task : cluster.connect().taskConfigs(connector)) {
+        for (TaskInfo task : taskConfigs(connector)) {
             if (Arrays.asList(task.config().get("mailbridge.task.mailboxes").split(",")).contains(alias)) {
                 return true;
             }
@@ -139,7 +159,7 @@ class TenThousandMailboxesIT {
         assertTrue(put.compareTo(CALL_BOUND) <= 0, "PUT took " + put.toMillis() + " ms");
         cluster.awaitRunning("from-source", TASKS);
         int assigned = 0;
-        for (TaskInfo task : cluster.connect().taskConfigs("from-source")) {
+        for (TaskInfo task : taskConfigs("from-source")) {
             assigned += task.config().get("mailbridge.task.mailboxes").split(",").length;
             assertTrue(jsonSize(task.config()) < 150_000, "a task carries its share of the file's definitions");
         }
@@ -197,7 +217,7 @@ class TenThousandMailboxesIT {
         cluster.awaitRunning("ten-thousand", TASKS);
 
         long share = jsonSize(config) / TASKS;
-        List<TaskInfo> tasks = cluster.connect().taskConfigs("ten-thousand");
+        List<TaskInfo> tasks = taskConfigs("ten-thousand");
         assertEquals(TASKS, tasks.size());
         Set<String> assigned = new HashSet<>();
         for (TaskInfo task : tasks) {
