@@ -92,6 +92,7 @@ public class Pop3SourceTask extends SourceTask {
         }
         MessageMapper mapper = new MessageMapper(config.attachments(), config.includeRaw());
         int fresh = 0;
+        List<String> clearText = new ArrayList<>();
         for (MailboxSettings m : mailboxes) {
             Map<String, Object> committed = offsets == null ? null : offsets.get(OffsetKeys.partition(m.id()));
             UidlOffset offset;
@@ -104,7 +105,9 @@ public class Pop3SourceTask extends SourceTask {
             MailboxMetrics mailboxMetrics = new MailboxMetrics(metricsRegistry, m.id(), perMailboxMetrics);
             metrics.add(mailboxMetrics);
             pollers.put(m.id(), new MailboxPoller(m, options, mapper, offset, mailboxMetrics));
-            if (m.security() == Security.NONE) {
+            if (m.security() == Security.NONE && mailboxes.size() > MAX_MAILBOX_START_LINES) {
+                clearText.add(m.id());
+            } else if (m.security() == Security.NONE) {
                 log.warn("Mailbox {}: pop3.security=none: the user name{} and all mail travel unencrypted to {}:{};"
                         + " use tls or starttls", m.id(), m.authMechanisms().equals(List.of("APOP"))
                         ? " (with APOP only a digest of the password)" : ", the password or token", m.host(), m.port());
@@ -122,6 +125,12 @@ public class Pop3SourceTask extends SourceTask {
                     log.debug("Mailbox {}: starting {}", m.id(), line);
                 }
             }
+        }
+        if (!clearText.isEmpty()) {
+            log.warn("{} of this task's {} mailboxes use pop3.security=none ({}{}): their user names, passwords or"
+                    + " tokens and all their mail travel unencrypted; use tls or starttls", clearText.size(),
+                    mailboxes.size(), String.join(", ", clearText.subList(0, Math.min(5, clearText.size()))),
+                    clearText.size() > 5 ? ", ..." : "");
         }
         if (mailboxes.size() > MAX_MAILBOX_START_LINES) {
             log.info("Starting {} mailboxes, from {} to {}: {} with no committed offset (start.from={}), the others"
