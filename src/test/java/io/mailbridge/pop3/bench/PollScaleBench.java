@@ -76,14 +76,8 @@ final class PollScaleBench {
                 + ", plus one mailbox on a server that trickles a byte every 30 s");
         DovecotServer.Builder builder = DovecotServer.builder()
                 .extraConfig("log_timestamp = \"%s \"")
-                .extraConfig("default_process_limit = 1000")
-                .extraConfig("default_client_limit = 10000")
                 .extraConfig("default_vsz_limit = 0")
-                // as a provider would run it: login processes and pop3 processes reused, not forked per session
-                .extraConfig("service pop3-login {\n  service_count = 0\n  process_min_avail = 2\n"
-                        + "  client_limit = 1000\n  process_limit = 100\n}")
-                .extraConfig("service pop3 {\n  process_limit = 1000\n  service_count = 100\n}")
-                .extraConfig("service auth {\n  client_limit = 10000\n}");
+                .manyLogins(); // forking two processes per session was the bottleneck, not the connector
         for (int i = 0; i < mailboxes; i++) {
             builder.user(user(i), PASSWORD);
         }

@@ -89,12 +89,7 @@ final class Scale10kBenchmark {
         }
         // 6 tasks x 8 sessions at once, plus the live check: well within these, but Dovecot's defaults (100
         // processes per service, one login process per connection) make 10,000 logins crawl.
-        builder.extraConfig("default_process_limit = 1000")
-                .extraConfig("default_client_limit = 10000")
-                .extraConfig("service pop3-login {\n  service_count = 0\n  process_min_avail = 2\n"
-                        + "  client_limit = 1000\n  process_limit = 100\n}")
-                .extraConfig("service pop3 {\n  process_limit = 1000\n  service_count = 100\n}")
-                .extraConfig("service auth {\n  client_limit = 10000\n}");
+        builder.manyLogins();
         try (DovecotServer dovecot = builder.build().start()) {
             for (int i = 0; i < mailboxes; i++) {
                 dovecot.deliver(user(i), BenchMails.text(i, 4096));
