@@ -1,12 +1,10 @@
 package io.mailbridge.pop3.mailbox;
 
 import io.mailbridge.pop3.metrics.MetricsRegistry;
-import org.apache.kafka.common.MetricName;
+import io.mailbridge.pop3.metrics.RegisteredMetrics;
 import org.apache.kafka.common.metrics.Gauge;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.function.LongSupplier;
 
 /**
@@ -41,8 +39,8 @@ public final class MailboxMetrics implements AutoCloseable {
     private final MetricsRegistry registry;
     private final String mailboxId;
     private final boolean always;
-    /** The registered names; null while none are registered. */
-    private List<MetricName> names;
+    /** The registered gauges; null while none are registered. */
+    private volatile RegisteredMetrics registered;
 
     /** Metrics registered for as long as the mailbox's task runs; a null registry keeps them in this object only. */
     public MailboxMetrics(MetricsRegistry registry, String mailboxId) {
@@ -62,15 +60,15 @@ public final class MailboxMetrics implements AutoCloseable {
     }
 
     /** Whether the gauges of this mailbox are registered now. */
-    public synchronized boolean registered() {
-        return names != null;
+    public boolean registered() {
+        return registered != null;
     }
 
     private synchronized void register() {
-        if (registry == null || names != null) {
+        if (registry == null || registered != null) {
             return;
         }
-        names = new ArrayList<>(12);
+        registered = new RegisteredMetrics(registry, 12);
         LinkedHashMap<String, String> tags = new LinkedHashMap<>();
         tags.put("mailbox", mailboxId);
         gauge(tags, "messages-total", "Messages published", () -> messages);
@@ -89,52 +87,22 @@ public final class MailboxMetrics implements AutoCloseable {
     }
 
     private void gauge(LinkedHashMap<String, String> tags, String name, String doc, LongSupplier value) {
-        MetricName metricName = registry.metricName(name, doc, tags);
         Gauge<Long> gauge = (config, now) -> value.getAsLong();
-        if (registry.tryAdd(metricName, gauge)) {
-            names.add(metricName);
-        } else {
-            // an abandoned copy of this task still holds the name: retried at the next session start
-            if (pending == null) {
-                pending = new LinkedHashMap<>();
-            }
-            pending.put(metricName, gauge);
-        }
-    }
-
-    /** Names an abandoned copy of the task held when these metrics were registered; null when none. */
-    private LinkedHashMap<MetricName, Gauge<Long>> pending;
-
-    private synchronized void retryPending() {
-        if (pending == null || names == null) {
-            return;
-        }
-        pending.entrySet().removeIf(e -> {
-            if (registry.tryAdd(e.getKey(), e.getValue())) {
-                names.add(e.getKey());
-                return true;
-            }
-            return false;
-        });
-        if (pending.isEmpty()) {
-            pending = null;
-        }
+        registered.add(registry.metricName(name, doc, tags), gauge);
     }
 
     private synchronized void unregister() {
-        if (names == null) {
-            return;
+        RegisteredMetrics current = registered;
+        if (current != null) {
+            registered = null;
+            current.removeAll();
         }
-        for (MetricName name : names) {
-            registry.tryRemove(name);
-        }
-        names = null;
-        pending = null;
     }
 
     void sessionStarted(long nowMs) {
-        if (pending != null) {
-            retryPending();
+        RegisteredMetrics current = registered;
+        if (current != null) {
+            current.retryPending(); // names an abandoned copy of the task held at start
         }
         lastPollMs = nowMs;
         sessionStartMs = nowMs;
@@ -178,7 +146,7 @@ public final class MailboxMetrics implements AutoCloseable {
         sessions++;
         failing = false;
         lastSuccessMs = nowMs;
-        if (!always && names != null) {
+        if (!always && registered != null) {
             unregister();
         }
     }
@@ -189,7 +157,7 @@ public final class MailboxMetrics implements AutoCloseable {
         if (!always) {
             if (needsAttention) {
                 register();
-            } else if (names != null) {
+            } else if (registered != null) {
                 unregister();
             }
         }

@@ -1,11 +1,11 @@
 package io.mailbridge.pop3.mailbox;
 
 import io.mailbridge.pop3.metrics.MetricsRegistry;
+import io.mailbridge.pop3.metrics.RegisteredMetrics;
 
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.metrics.Gauge;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.function.ToLongFunction;
@@ -20,11 +20,12 @@ public final class TaskMetrics implements AutoCloseable {
 
     private final MetricsRegistry pluginMetrics;
     private final List<MailboxMetrics> mailboxes;
-    private final List<MetricName> names = new ArrayList<>();
+    private final RegisteredMetrics registered;
 
     public TaskMetrics(MetricsRegistry pluginMetrics, List<MailboxMetrics> mailboxes) {
         this.pluginMetrics = pluginMetrics;
         this.mailboxes = List.copyOf(mailboxes);
+        this.registered = pluginMetrics == null ? null : new RegisteredMetrics(pluginMetrics, 10);
         if (pluginMetrics == null) {
             return;
         }
@@ -48,7 +49,6 @@ public final class TaskMetrics implements AutoCloseable {
             }
             return max;
         });
-        anyPending = !pending.isEmpty();
     }
 
     private void gauge(String name, String doc, ToLongFunction<MailboxMetrics> value) {
@@ -63,42 +63,20 @@ public final class TaskMetrics implements AutoCloseable {
     }
 
     private void add(MetricName name, Gauge<Long> gauge) {
-        if (pluginMetrics.tryAdd(name, gauge)) {
-            names.add(name);
-        } else {
-            pending.put(name, gauge); // an abandoned copy of this task still holds it
-        }
+        registered.add(name, gauge);
     }
-
-    /** Names an abandoned copy of the task held at start; registered once it has let go of them. */
-    private final java.util.Map<MetricName, Gauge<Long>> pending = new LinkedHashMap<>();
-    private volatile boolean anyPending;
 
     /** Registers what an abandoned copy of the task held at start, once it let go; cheap when nothing is pending. */
     public void retryPending() {
-        if (!anyPending) {
-            return;
-        }
-        synchronized (this) {
-            pending.entrySet().removeIf(e -> {
-                if (pluginMetrics.tryAdd(e.getKey(), e.getValue())) {
-                    names.add(e.getKey());
-                    return true;
-                }
-                return false;
-            });
-            anyPending = !pending.isEmpty();
+        if (registered != null) {
+            registered.retryPending();
         }
     }
 
     @Override
-    public synchronized void close() {
-        if (pluginMetrics != null) {
-            for (MetricName name : names) {
-                pluginMetrics.tryRemove(name);
-            }
+    public void close() {
+        if (registered != null) {
+            registered.removeAll();
         }
-        pending.clear();
-        anyPending = false;
     }
 }
