@@ -120,9 +120,7 @@ class EngineIT {
     @Test
     void aSessionIsClosedAtSessionTimeoutWhateverTheReadTimeoutAllows() throws Exception {
         String name = "deadline";
-        MisbehavingPop3Server pop3 = started(MisbehavingPop3Server.builder().user(name, "pw-" + name));
-        pop3.deliver(Mails.numbered(1));
-        pop3.faultsFromSession(2);
+        MisbehavingPop3Server pop3 = oneMailFaultyFromSessionTwo(name);
         pop3.silence(Silence.RETR_BODY, 1);
         Map<String, String> config = config(pop3, name);
         config.put("pop3.read.timeout.ms", "60000");
@@ -131,13 +129,7 @@ class EngineIT {
 
         ConnectCluster.await(() -> pop3.fired("silence in RETR") == 1, WAIT, "the server goes silent mid-message");
         assertEquals(1, TopicReader.await(cluster, name, 1, WAIT).size(), "published once the next session runs");
-        SessionInfo stalled = null;
-        for (SessionInfo s : pop3.sessionInfos()) {
-            if (s.silentSinceMillis() > 0) {
-                stalled = s;
-            }
-        }
-        assertNotNull(stalled, pop3.describe());
+        SessionInfo stalled = lastSilentSession(pop3);
         long open = stalled.endMillis() - stalled.startMillis();
         assertTrue(open >= 2_500 && open < 6_000, "the stalled session was closed at the 3 s session deadline, not the"
                 + " 60 s read timeout: open " + open + " ms");
@@ -147,9 +139,7 @@ class EngineIT {
     @Test
     void aServerTricklingAByteWithinEveryReadTimeoutIsCutOffAtTheReplyDeadlineNotTheSessionTimeout() throws Exception {
         String name = "trickle";
-        MisbehavingPop3Server pop3 = started(MisbehavingPop3Server.builder().user(name, "pw-" + name));
-        pop3.deliver(Mails.numbered(1));
-        pop3.faultsFromSession(2);
+        MisbehavingPop3Server pop3 = oneMailFaultyFromSessionTwo(name);
         pop3.trickle(500, 1); // every read gets a byte within 0.5 s, far inside the 3 s read timeout
         Map<String, String> config = config(pop3, name);
         config.put("pop3.read.timeout.ms", "3000");
@@ -158,13 +148,7 @@ class EngineIT {
 
         ConnectCluster.await(() -> pop3.fired("trickle in RETR") == 1, WAIT, "the server trickles the message");
         assertEquals(1, TopicReader.await(cluster, name, 1, WAIT).size(), "published once the next session runs");
-        SessionInfo trickled = null;
-        for (SessionInfo s : pop3.sessionInfos()) {
-            if (s.silentSinceMillis() > 0) {
-                trickled = s;
-            }
-        }
-        assertNotNull(trickled, pop3.describe());
+        SessionInfo trickled = lastSilentSession(pop3);
         long open = trickled.endMillis() - trickled.silentSinceMillis();
         assertTrue(open >= 2_500 && open < 8_000, "the trickled reply was cut off at its deadline (3 s read timeout"
                 + " plus 1 s per 16 KiB), not at the 300 s session timeout: open " + open + " ms");
@@ -174,9 +158,7 @@ class EngineIT {
     @Test
     void stoppingATaskClosesItsStalledSessionAtOnceAndBeforeTheReplacementOpensOne() throws Exception {
         String name = "stop-fast";
-        MisbehavingPop3Server pop3 = started(MisbehavingPop3Server.builder().user(name, "pw-" + name));
-        pop3.deliver(Mails.numbered(1));
-        pop3.faultsFromSession(2);
+        MisbehavingPop3Server pop3 = oneMailFaultyFromSessionTwo(name);
         pop3.silence(Silence.RETR_BODY, 1);
         Map<String, String> config = config(pop3, name);
         config.put("pop3.read.timeout.ms", "60000");
@@ -208,6 +190,26 @@ class EngineIT {
 
     private void create(String name, Map<String, String> config) {
         resources.connector(name, config);
+    }
+
+    /** A server with one mail whose faults start with its second session, so the live check in validate() passes. */
+    private MisbehavingPop3Server oneMailFaultyFromSessionTwo(String name) {
+        MisbehavingPop3Server pop3 = started(MisbehavingPop3Server.builder().user(name, "pw-" + name));
+        pop3.deliver(Mails.numbered(1));
+        pop3.faultsFromSession(2);
+        return pop3;
+    }
+
+    /** The last session in which the server stopped answering (silent or trickling). */
+    private static SessionInfo lastSilentSession(MisbehavingPop3Server pop3) {
+        SessionInfo silent = null;
+        for (SessionInfo s : pop3.sessionInfos()) {
+            if (s.silentSinceMillis() > 0) {
+                silent = s;
+            }
+        }
+        assertNotNull(silent, pop3.describe());
+        return silent;
     }
 
     private static SessionInfo lastSession(MisbehavingPop3Server pop3) {
