@@ -279,10 +279,8 @@ public final class MailboxPoller {
             throw new MailboxFailure(mailbox.id(), true, "Mailbox " + mailbox.id()
                     + ": cannot load the trust store: " + e.getMessage(), e);
         }
+        // opening() makes the connect itself abortable: an abort before or during it closes the client
         try (Pop3Client client = Pop3Client.connect(clientSettings, this::opening)) {
-            if (abortReason != null || stopped) {
-                client.close(); // aborted while connecting
-            }
             // CAPA before login already tells the minimum interval between logins (RFC 2449 LOGIN-DELAY)
             Integer loginDelay = client.capabilities().loginDelay();
             minLoginIntervalMs = loginDelay == null ? 0 : loginDelay * 1000L;
